@@ -1,11 +1,17 @@
 //! phasecast: grows porous polymer membranes in a computer.
 //!
-//! Pipeline: scene (TOML recipe) → resolved configuration → solver (WGSL
-//! kernels on wgpu, or their CPU twins) → outputs (fields, energy, images) →
-//! analysis (the measurements a membrane lab makes).
+//! Pipeline: scene (TOML recipe, [`scene`]) → resolved configuration →
+//! solver ([`solver`]: WGSL kernels on wgpu in [`gpu`], or their CPU twins) →
+//! outputs ([`run`]: fields, energy, images, checkpoints) → analysis (the
+//! measurements a membrane lab makes).
 
+pub mod analysis;
+pub mod bench;
+pub mod gpu;
+pub mod lab;
+pub mod run;
+pub mod scene;
+pub mod solver;
 pub mod util;
 pub mod volume;
-pub mod analysis;
-pub mod lab;
 pub mod volume_io;

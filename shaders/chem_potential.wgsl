@@ -1,0 +1,27 @@
+// Kernel: chemical potentials mu = df/dphi - kappa * laplacian(phi).
+// CPU twin: src/solver/cpu/chem_potential.rs.
+
+@group(0) @binding(2) var<storage, read> phi: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read_write> mu: array<vec2<f32>>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let i = linear_id(wg, li);
+    if (i >= P.n_total) {
+        return;
+    }
+    let p = coords(i);
+    let c = phi[i];
+    var lap = vec2<f32>(0.0, 0.0);
+    for (var f = 0u; f < 6u; f = f + 1u) {
+        let j = neighbor(p, f);
+        if (j >= 0) {
+            lap = lap + (phi[u32(j)] - c);
+        } else if (j == RESERVOIR) {
+            lap = lap + (P.res.xy - c);
+        }
+        // WALL: mirror ghost, zero normal gradient of phi.
+    }
+    lap = lap * P.inv_h2;
+    mu[i] = bulk_mu(c) - vec2<f32>(P.kappa_p, P.kappa_n) * lap;
+}

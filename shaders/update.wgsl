@@ -1,0 +1,50 @@
+// Kernel: one explicit Euler step of dphi/dt = div(M grad mu) + div(conserved noise).
+// CPU twin: src/solver/cpu/update.rs.
+
+@group(0) @binding(1) var<uniform> S: StepInfo;
+@group(0) @binding(2) var<storage, read> phi: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read> mu: array<vec2<f32>>;
+@group(0) @binding(4) var<storage, read_write> phi_out: array<vec2<f32>>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let i = linear_id(wg, li);
+    if (i >= P.n_total) {
+        return;
+    }
+    let p = coords(i);
+    let c = phi[i];
+    let mc = mu[i];
+    let m_c = mobility(c);
+    var div = vec2<f32>(0.0, 0.0);
+    var noise = vec2<f32>(0.0, 0.0);
+    for (var f = 0u; f < 6u; f = f + 1u) {
+        let j = neighbor(p, f);
+        if (j == WALL) {
+            // No-flux: the flux through this face, which acts on grad mu, is zero.
+            continue;
+        }
+        var cn = P.res.xy;
+        var mn = P.res.zw;
+        if (j >= 0) {
+            cn = phi[u32(j)];
+            mn = mu[u32(j)];
+        }
+        // The face mobility is the mean of both sides: the same value is used by
+        // the voxel on the other side, so the fluxes cancel and mass is conserved.
+        let mf = 0.5 * (m_c + mobility(cn));
+        let dm = mn - mc;
+        div = div + vec2<f32>(mf.x * dm.x + mf.z * dm.y, mf.z * dm.x + mf.y * dm.y);
+        if (S.noise_scale > 0.0 && j >= 0) {
+            let axis = f / 2u;
+            let plus = (f & 1u) == 1u;
+            // A face belongs to the voxel on its low side; both neighbours draw the same numbers.
+            let owner = select(u32(j), i, plus);
+            let xi = noise2(owner * 3u + axis, S.step);
+            let l = chol2(mf);
+            let flux = vec2<f32>(l.x * xi.x, l.z * xi.x + l.y * xi.y);
+            noise = noise + select(flux, -flux, plus);
+        }
+    }
+    phi_out[i] = c + (S.dt * P.inv_h2) * div + S.noise_scale * noise;
+}

@@ -1,0 +1,61 @@
+//! Checkpoints: the fields plus everything the driver needs to continue
+//! exactly where it stopped (`phasecast run --resume DIR`).
+//!
+//! Layout: the 8 bytes `PHASECK1`, a little-endian u64 header length, a JSON
+//! header, then phi_p/phi_n interleaved per voxel as little-endian f32.
+
+use crate::util::atomic_write_with;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+
+const MAGIC: &[u8; 8] = b"PHASECK1";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriverState {
+    /// `[nz, ny, nx]`.
+    pub shape: [usize; 3],
+    pub step: u64,
+    /// Model time.
+    pub time: f64,
+    pub stage: usize,
+    /// Model time elapsed in the current stage.
+    pub stage_time: f64,
+    /// Model time step chosen at the last reduction.
+    pub dt: f64,
+    /// Model time of the next snapshot.
+    pub next_output: f64,
+    /// Sums of phi_p and phi_n at the start of the current closed stage.
+    pub stage_mass: [f64; 2],
+    /// Wall-clock seconds spent stepping so far.
+    pub compute_s: f64,
+}
+
+pub fn write(path: &Path, state: &DriverState, phi: &[[f32; 2]]) -> std::io::Result<()> {
+    let header = serde_json::to_vec(state).expect("serializable state");
+    atomic_write_with(path, |w| {
+        w.write_all(MAGIC)?;
+        w.write_all(&(header.len() as u64).to_le_bytes())?;
+        w.write_all(&header)?;
+        w.write_all(bytemuck::cast_slice(phi))
+    })
+}
+
+pub fn read(path: &Path) -> anyhow::Result<(DriverState, Vec<[f32; 2]>)> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let ctx = |m: String| anyhow::anyhow!("{}: not a phasecast checkpoint: {m}", path.display());
+    if bytes.len() < 16 || &bytes[..8] != MAGIC {
+        return Err(ctx("missing the PHASECK1 signature".into()));
+    }
+    let hlen = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
+    if bytes.len() < 16 + hlen {
+        return Err(ctx(format!("header of {hlen} bytes but the file has {}", bytes.len())));
+    }
+    let state: DriverState = serde_json::from_slice(&bytes[16..16 + hlen]).map_err(|e| ctx(e.to_string()))?;
+    let n = state.shape.iter().product::<usize>();
+    let data = &bytes[16 + hlen..];
+    if data.len() != n * 8 {
+        return Err(ctx(format!("expected {} bytes of fields for shape {:?}, found {}", n * 8, state.shape, data.len())));
+    }
+    Ok((state, bytemuck::pod_collect_to_vec(data)))
+}

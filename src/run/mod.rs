@@ -1,0 +1,506 @@
+//! The run driver: scene → backend → stages → outputs.
+//!
+//! Time stepping is explicit with dt at or below the stability bound of
+//! `solver::stability`, recomputed from the reduction made every
+//! `time.reduce_every` steps (the only readback between snapshots). Each
+//! reduction checks the fields: NaN/runaway values or mass drift in a closed
+//! stage stop the run with the step, time and field named, keeping the last
+//! good checkpoint and everything written so far. All files are written whole
+//! or not at all.
+
+pub mod checkpoint;
+pub mod energy;
+pub mod initial;
+pub mod section;
+
+use crate::gpu::{engine::GpuSolver, GpuContext};
+use crate::scene::{Config, Stage};
+use crate::solver::params::{Params, StepInfo};
+use crate::solver::{stability, Backend, CpuBackend, Totals};
+use crate::util::atomic_write;
+use crate::volume::Volume;
+use anyhow::{bail, Context, Result};
+use checkpoint::DriverState;
+use energy::EnergyRow;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Which backend runs the kernels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    /// The best GPU adapter, else the CPU twins (with a notice).
+    #[default]
+    Auto,
+    /// A wgpu adapter (hardware or software); an error if none.
+    Gpu,
+    /// The CPU twins (rayon).
+    Cpu,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub out_dir: PathBuf,
+    pub backend: BackendChoice,
+    pub adapter: Option<String>,
+    pub quiet: bool,
+    /// Stop (with a checkpoint) once the simulated time reaches this many seconds.
+    pub until_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Completed,
+    Stopped,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub dir: PathBuf,
+    pub status: Status,
+    pub steps: u64,
+    pub time_s: f64,
+    pub wall_s: f64,
+    pub voxel_updates_per_s: f64,
+    pub backend: String,
+}
+
+/// A numerical failure found at a reduction.
+#[derive(thiserror::Error, Debug)]
+pub enum RunError {
+    #[error("numerical failure at step {step}, t = {time_s:.6e} s: field {field} is {value} at voxel (z={z}, y={y}, x={x}); {bad} voxels are NaN, infinite or outside [-1, 2]. The last good checkpoint and all earlier outputs are kept in {dir}")]
+    NotFinite { step: u64, time_s: f64, field: String, value: f32, z: usize, y: usize, x: usize, bad: u64, dir: String },
+    #[error("mass drift at step {step}, t = {time_s:.6e} s: the total of field {field} changed by {drift:.3e} (relative) in a closed stage, more than time.mass_tolerance = {tol:.1e}. The last good checkpoint and all earlier outputs are kept in {dir}")]
+    MassDrift { step: u64, time_s: f64, field: String, drift: f64, tol: f64, dir: String },
+}
+
+/// Creates the backend; `Auto` falls back to the CPU with a notice.
+pub fn make_backend(choice: BackendChoice, adapter: Option<&str>, params: &Params) -> Result<Box<dyn Backend>> {
+    let gpu = || -> Result<Box<dyn Backend>> {
+        let ctx = GpuContext::new(adapter)?;
+        if ctx.is_software() {
+            log::warn!("using the software adapter {} (no hardware GPU adapter found); runs are much slower than on a GPU", ctx.info.name);
+        }
+        Ok(Box::new(GpuSolver::new(ctx, params)?))
+    };
+    let b: Box<dyn Backend> = match choice {
+        BackendChoice::Cpu => Box::new(CpuBackend::new(params)),
+        BackendChoice::Gpu => gpu()?,
+        BackendChoice::Auto => match gpu() {
+            Ok(b) => b,
+            Err(e) => {
+                log::warn!("no usable GPU ({e:#}); falling back to the CPU backend");
+                Box::new(CpuBackend::new(params))
+            }
+        },
+    };
+    log::info!("backend: {} — {}", b.kind(), b.description());
+    Ok(b)
+}
+
+/// Picks an unused run folder `base/name`, `base/name-2`, ...
+pub fn default_out_dir(base: &Path, name: &str) -> PathBuf {
+    let mut p = base.join(name);
+    let mut k = 2;
+    while p.exists() {
+        p = base.join(format!("{name}-{k}"));
+        k += 1;
+    }
+    p
+}
+
+/// Runs a scene from its initial state into `opts.out_dir`.
+pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome> {
+    let dir = &opts.out_dir;
+    if dir.join("run.json").exists() || dir.join("checkpoint.bin").exists() {
+        bail!("{} already holds a run; continue it with `phasecast run --resume {}` or choose another --out", dir.display(), dir.display());
+    }
+    std::fs::create_dir_all(dir.join("fields")).with_context(|| format!("creating {}", dir.display()))?;
+    let scene_text = toml::to_string_pretty(&cfg.raw_table)?;
+    atomic_write(&dir.join("scene.toml"), scene_text.as_bytes())?;
+    let phi = initial::initial_fields(cfg);
+    let state = DriverState {
+        shape: cfg.grid.shape(),
+        step: 0,
+        time: 0.0,
+        stage: 0,
+        stage_time: 0.0,
+        dt: 0.0,
+        next_output: 0.0,
+        stage_mass: [0.0; 2],
+        compute_s: 0.0,
+    };
+    Driver::new(cfg, opts, state, phi, Vec::new(), true)?.drive()
+}
+
+/// Continues the run stored in `dir` from its checkpoint.
+pub fn resume(dir: &Path, opts: &RunOptions, overrides: &[String]) -> Result<RunOutcome> {
+    let cfg = crate::scene::load(Some(&dir.join("scene.toml")), overrides)?;
+    let (state, phi) = checkpoint::read(&dir.join("checkpoint.bin"))?;
+    if state.shape != cfg.grid.shape() {
+        bail!("{}: checkpoint shape {:?} does not match the scene grid {:?}", dir.display(), state.shape, cfg.grid.shape());
+    }
+    let rows: Vec<EnergyRow> = energy::read(&dir.join("energy.csv"))?.into_iter().filter(|r| r.step <= state.step).collect();
+    let mut o = opts.clone();
+    o.out_dir = dir.to_path_buf();
+    if !opts.quiet {
+        log::info!("resuming {} at step {}, t = {:.6e} s", dir.display(), state.step, state.time * cfg.units.time_s);
+    }
+    Driver::new(&cfg, &o, state, phi, rows, false)?.drive()
+}
+
+struct Driver<'a> {
+    cfg: &'a Config,
+    opts: &'a RunOptions,
+    dir: PathBuf,
+    backend: Box<dyn Backend>,
+    params: Params,
+    state: DriverState,
+    rows: Vec<EnergyRow>,
+    fresh: bool,
+    last_snapshot_step: Option<u64>,
+    final_fields: serde_json::Value,
+    started: Instant,
+    warned_dt: bool,
+}
+
+impl<'a> Driver<'a> {
+    fn new(cfg: &'a Config, opts: &'a RunOptions, state: DriverState, phi: Vec<[f32; 2]>, rows: Vec<EnergyRow>, fresh: bool) -> Result<Self> {
+        let stage = state.stage.min(cfg.stages.len() - 1);
+        let params = cfg.params(&cfg.stages[stage]);
+        let mut backend = make_backend(opts.backend, opts.adapter.as_deref(), &params)?;
+        backend.set_params(&params);
+        backend.upload(&phi);
+        Ok(Self {
+            cfg,
+            opts,
+            dir: opts.out_dir.clone(),
+            backend,
+            params,
+            state,
+            rows,
+            fresh,
+            last_snapshot_step: None,
+            final_fields: serde_json::Value::Null,
+            started: Instant::now(),
+            warned_dt: false,
+        })
+    }
+
+    fn seconds(&self, model_time: f64) -> f64 {
+        model_time * self.cfg.units.time_s
+    }
+
+    fn voxel_um3(&self) -> f64 {
+        self.cfg.grid.voxel_um.powi(3)
+    }
+
+    fn record(&mut self, t: &Totals) {
+        self.rows.push(EnergyRow {
+            step: self.state.step,
+            time_s: self.seconds(self.state.time),
+            dt_s: self.seconds(self.state.dt),
+            free_energy: t.free_energy,
+            mass_polymer_um3: t.sum_p * self.voxel_um3(),
+            mass_nonsolvent_um3: t.sum_n * self.voxel_um3(),
+            max_phi_p: t.max_p,
+            max_phi_n: t.max_n,
+        });
+    }
+
+    /// The time step after a reduction: the stability bound times the safety
+    /// factor, or the fixed step when it is below the bound.
+    fn choose_dt(&mut self, t: &Totals) -> f64 {
+        let bound = stability::dt_bound(&self.params, t);
+        let auto = self.cfg.time.safety * bound;
+        match self.cfg.time.dt_s {
+            Some(d) => {
+                let d = self.cfg.model_time(d);
+                if d > bound {
+                    if !self.warned_dt {
+                        log::warn!(
+                            "time.dt_s = {:.3e} s exceeds the stability bound {:.3e} s at step {}; using {:.3e} s",
+                            self.seconds(d),
+                            self.seconds(bound),
+                            self.state.step,
+                            self.seconds(auto)
+                        );
+                        self.warned_dt = true;
+                    }
+                    auto
+                } else {
+                    d
+                }
+            }
+            None => auto,
+        }
+    }
+
+    fn check(&mut self, t: &Totals, stage: &Stage) -> Result<()> {
+        if t.bad_voxels > 0 || !t.sum_p.is_finite() || !t.free_energy.is_finite() {
+            let phi = self.backend.download();
+            let [_, ny, nx] = self.cfg.grid.shape();
+            let names = self.cfg.field_names();
+            let (i, f, v) = phi
+                .iter()
+                .enumerate()
+                .find_map(|(i, c)| (0..names.len()).find(|&f| !c[f].is_finite() || c[f] < -1.0 || c[f] > 2.0).map(|f| (i, f, c[f])))
+                .unwrap_or((0, 0, f32::NAN));
+            return Err(RunError::NotFinite {
+                step: self.state.step,
+                time_s: self.seconds(self.state.time),
+                field: names[f].to_string(),
+                value: v,
+                z: i / (nx * ny),
+                y: (i / nx) % ny,
+                x: i % nx,
+                bad: t.bad_voxels.max(1),
+                dir: self.dir.display().to_string(),
+            }
+            .into());
+        }
+        if stage.is_closed() {
+            let names = self.cfg.field_names();
+            for (f, (now, then)) in [(t.sum_p, self.state.stage_mass[0]), (t.sum_n, self.state.stage_mass[1])].into_iter().enumerate().take(names.len()) {
+                if then.abs() > 0.0 {
+                    let drift = (now - then).abs() / then.abs();
+                    if drift > self.cfg.time.mass_tolerance {
+                        return Err(RunError::MassDrift {
+                            step: self.state.step,
+                            time_s: self.seconds(self.state.time),
+                            field: names[f].to_string(),
+                            drift,
+                            tol: self.cfg.time.mass_tolerance,
+                            dir: self.dir.display().to_string(),
+                        }
+                        .into());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn volumes(&self, phi: &[[f32; 2]]) -> Vec<(&'static str, Volume<f32>)> {
+        let shape = self.cfg.grid.shape();
+        let vox = self.cfg.grid.voxel_um;
+        self.cfg
+            .field_names()
+            .iter()
+            .enumerate()
+            .map(|(f, name)| (*name, Volume { data: phi.iter().map(|c| c[f]).collect(), shape, voxel_um: vox }))
+            .collect()
+    }
+
+    /// Writes the selected fields, the energy table and a checkpoint.
+    fn snapshot(&mut self, phi: &[[f32; 2]]) -> Result<()> {
+        let stem = format!("step_{:07}", self.state.step);
+        let fields_dir = self.dir.join("fields");
+        let vols = self.volumes(phi);
+        let chosen: Vec<&(&str, Volume<f32>)> = vols.iter().filter(|(n, _)| self.cfg.outputs.fields.iter().any(|f| f == n)).collect();
+        let mut npy = serde_json::Map::new();
+        let mut vti = serde_json::Value::Null;
+        let time_s = self.seconds(self.state.time);
+        if self.cfg.outputs.formats.iter().any(|f| f == "npy") {
+            for (name, vol) in &chosen {
+                let rel = format!("fields/{stem}_{name}.npy");
+                let meta = json!({"field": name, "step": self.state.step, "time_s": time_s, "scene": self.cfg.name});
+                crate::volume_io::write_npy(&self.dir.join(&rel), vol, &meta)?;
+                npy.insert(name.to_string(), json!(rel));
+            }
+        }
+        if self.cfg.outputs.formats.iter().any(|f| f == "vti") {
+            let rel = format!("fields/{stem}.vti");
+            let arrays: Vec<(&str, &Volume<f32>)> = chosen.iter().map(|(n, v)| (*n, v)).collect();
+            crate::volume_io::write_vti(&fields_dir.join(format!("{stem}.vti")), &arrays)?;
+            vti = json!(rel);
+        }
+        self.final_fields = json!({"npy": npy, "vti": vti, "step": self.state.step, "time_s": time_s});
+        energy::write(&self.dir.join("energy.csv"), &self.rows)?;
+        if self.cfg.outputs.checkpoint {
+            checkpoint::write(&self.dir.join("checkpoint.bin"), &self.state, phi)?;
+        }
+        self.last_snapshot_step = Some(self.state.step);
+        Ok(())
+    }
+
+    fn write_run_json(&self, status: &str, error: Option<String>) -> Result<()> {
+        let voxels = self.cfg.grid.voxels() as f64;
+        let vups = if self.state.compute_s > 0.0 { self.state.step as f64 * voxels / self.state.compute_s } else { 0.0 };
+        let doc = json!({
+            "phasecast_version": env!("CARGO_PKG_VERSION"),
+            "wgpu_version": "30",
+            "status": status,
+            "error": error,
+            "scene_file": self.cfg.source,
+            "scene": self.cfg,
+            "backend": self.backend.kind(),
+            "adapter": self.backend.description(),
+            "steps": self.state.step,
+            "time_s": self.seconds(self.state.time),
+            "dt_s_last": self.seconds(self.state.dt),
+            "wall_time_s": self.started.elapsed().as_secs_f64(),
+            "compute_time_s": self.state.compute_s,
+            "voxels": self.cfg.grid.voxels(),
+            "voxel_updates_per_s": vups,
+            "final_fields": self.final_fields,
+            "outputs": {
+                "energy": "energy.csv",
+                "scene": "scene.toml",
+                "checkpoint": if self.cfg.outputs.checkpoint { json!("checkpoint.bin") } else { serde_json::Value::Null },
+                "section_png": if self.cfg.outputs.section_png { json!("section.png") } else { serde_json::Value::Null },
+            },
+        });
+        atomic_write(&self.dir.join("run.json"), serde_json::to_string_pretty(&doc)?.as_bytes())?;
+        Ok(())
+    }
+
+    fn progress_bar(&self) -> indicatif::ProgressBar {
+        let total: f64 = self.cfg.stages.iter().map(|s| self.cfg.model_time(s.duration_s)).sum();
+        if self.opts.quiet {
+            return indicatif::ProgressBar::hidden();
+        }
+        let pb = indicatif::ProgressBar::new(1000);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {percent:>3}% ETA {eta_precise} {msg}")
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        pb.set_position(((self.state.time / total) * 1000.0) as u64);
+        pb
+    }
+
+    fn drive(mut self) -> Result<RunOutcome> {
+        let result = self.drive_inner();
+        if let Err(e) = &result {
+            let _ = energy::write(&self.dir.join("energy.csv"), &self.rows);
+            let _ = self.write_run_json("failed", Some(format!("{e:#}")));
+        }
+        result
+    }
+
+    fn drive_inner(&mut self) -> Result<RunOutcome> {
+        let cfg = self.cfg;
+        let total: f64 = cfg.stages.iter().map(|s| cfg.model_time(s.duration_s)).sum();
+        let every = cfg.outputs.every_s.map(|e| cfg.model_time(e));
+        let pb = self.progress_bar();
+        let voxels = cfg.grid.voxels() as f64;
+
+        if self.fresh {
+            let t = self.backend.reduce();
+            self.state.stage_mass = [t.sum_p, t.sum_n];
+            self.check(&t, &cfg.stages[0])?;
+            self.state.dt = self.choose_dt(&t);
+            self.record(&t);
+            if every.is_some() {
+                let phi = self.backend.download();
+                self.snapshot(&phi)?;
+                self.state.next_output = every.unwrap_or(f64::INFINITY);
+            }
+        }
+
+        while self.state.stage < cfg.stages.len() {
+            let stage = &cfg.stages[self.state.stage];
+            let duration = cfg.model_time(stage.duration_s);
+            self.params = cfg.params(stage);
+            self.backend.set_params(&self.params);
+            while self.state.stage_time < duration * (1.0 - 1e-12) {
+                let re = cfg.time.reduce_every;
+                let n = (re - self.state.step % re) as usize;
+                let mut steps = Vec::with_capacity(n);
+                let mut stage_time = self.state.stage_time;
+                let mut time = self.state.time;
+                for k in 0..n {
+                    let remaining = duration - stage_time;
+                    if remaining <= duration * 1e-12 {
+                        break;
+                    }
+                    let dt = self.state.dt.min(remaining);
+                    steps.push(StepInfo {
+                        step: (self.state.step + k as u64) as u32,
+                        dt: dt as f32,
+                        noise_scale: stability::noise_scale(&self.params, dt),
+                        _pad: 0,
+                    });
+                    stage_time += dt;
+                    time += dt;
+                }
+                let t0 = Instant::now();
+                self.backend.advance(&steps);
+                let t = self.backend.reduce();
+                self.state.compute_s += t0.elapsed().as_secs_f64();
+                self.state.step += steps.len() as u64;
+                self.state.stage_time = stage_time;
+                self.state.time = time;
+                self.check(&t, stage)?;
+                self.state.dt = self.choose_dt(&t);
+                self.record(&t);
+                pb.set_position(((self.state.time / total) * 1000.0).min(1000.0) as u64);
+                let rate = if self.state.compute_s > 0.0 { self.state.step as f64 * voxels / self.state.compute_s } else { 0.0 };
+                pb.set_message(format!("step {} t={:.3e} s F={:.5e} {:.2e} vox/s", self.state.step, self.seconds(self.state.time), t.free_energy, rate));
+
+                let stage_done = self.state.stage_time >= duration * (1.0 - 1e-12);
+                if stage_done {
+                    // Advance the stage before any checkpoint so a resume starts the next one.
+                    self.state.stage += 1;
+                    self.state.stage_time = 0.0;
+                    self.state.stage_mass = [t.sum_p, t.sum_n];
+                }
+                let due = every.is_some_and(|_| self.state.time >= self.state.next_output * (1.0 - 1e-9));
+                let stop = self.opts.until_s.is_some_and(|u| self.seconds(self.state.time) >= u * (1.0 - 1e-9)) && self.state.stage < cfg.stages.len();
+                if due || stop {
+                    let phi = self.backend.download();
+                    self.snapshot(&phi)?;
+                    if let Some(e) = every {
+                        while self.state.next_output <= self.state.time * (1.0 + 1e-9) {
+                            self.state.next_output += e;
+                        }
+                    }
+                }
+                if stop {
+                    pb.finish_and_clear();
+                    self.write_run_json("stopped", None)?;
+                    return Ok(self.outcome(Status::Stopped));
+                }
+                if stage_done {
+                    break;
+                }
+            }
+        }
+        pb.finish_and_clear();
+
+        let phi = self.backend.download();
+        if self.last_snapshot_step != Some(self.state.step) {
+            self.snapshot(&phi)?;
+        }
+        energy::write(&self.dir.join("energy.csv"), &self.rows)?;
+        let vols = self.volumes(&phi);
+        if cfg.outputs.section_png {
+            section::write_section_png(&self.dir.join("section.png"), &vols[0].1)?;
+        }
+        if cfg.outputs.analyze {
+            analysis_hook(cfg, &self.dir, &vols[0].1)?;
+        }
+        self.write_run_json("completed", None)?;
+        Ok(self.outcome(Status::Completed))
+    }
+
+    fn outcome(&self, status: Status) -> RunOutcome {
+        let voxels = self.cfg.grid.voxels() as f64;
+        RunOutcome {
+            dir: self.dir.clone(),
+            status,
+            steps: self.state.step,
+            time_s: self.seconds(self.state.time),
+            wall_s: self.started.elapsed().as_secs_f64(),
+            voxel_updates_per_s: if self.state.compute_s > 0.0 { self.state.step as f64 * voxels / self.state.compute_s } else { 0.0 },
+            backend: self.backend.kind().to_string(),
+        }
+    }
+}
+
+/// Runs the analysis stage on the final polymer field (analysis.json).
+fn analysis_hook(_cfg: &Config, _dir: &Path, _phi_p: &Volume<f32>) -> Result<()> {
+    Ok(())
+}

@@ -1,0 +1,165 @@
+//! The scene file as written: every key optional where a default exists,
+//! unknown keys rejected. Nothing here is checked beyond its TOML type; see
+//! `resolve.rs` for validation.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScene {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub grid: RawGrid,
+    #[serde(default)]
+    pub units: RawUnits,
+    pub model: RawModel,
+    #[serde(default)]
+    pub mobility: RawMobility,
+    pub initial: RawInitial,
+    #[serde(default)]
+    pub noise: RawNoise,
+    #[serde(default)]
+    pub time: RawTime,
+    #[serde(default)]
+    pub stages: Vec<RawStage>,
+    #[serde(default)]
+    pub outputs: RawOutputs,
+    #[serde(default)]
+    pub analysis: RawAnalysis,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrid {
+    pub nx: i64,
+    pub ny: i64,
+    pub nz: i64,
+    pub voxel_um: f64,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUnits {
+    /// Model length unit in µm (default: one voxel).
+    pub length_um: Option<f64>,
+    /// Model time unit in seconds (default 1).
+    pub time_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// "ternary" (Flory–Huggins) or "double_well" (PFHub benchmark 1).
+    pub kind: String,
+    pub n_polymer: Option<f64>,
+    pub chi_ps: Option<f64>,
+    pub chi_pn: Option<f64>,
+    pub chi_sn: Option<f64>,
+    pub kappa_p: Option<f64>,
+    pub kappa_n: Option<f64>,
+    pub phi_min: Option<f64>,
+    pub rho: Option<f64>,
+    pub alpha: Option<f64>,
+    pub beta: Option<f64>,
+    pub kappa: Option<f64>,
+    pub mobility: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMobility {
+    /// "slow_mode" (default) or "constant".
+    pub model: Option<String>,
+    pub d_polymer: Option<f64>,
+    pub d_solvent: Option<f64>,
+    pub d_nonsolvent: Option<f64>,
+    pub vitrification_phi: Option<f64>,
+    pub vitrification_factor: Option<f64>,
+    pub vitrification_width: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInitial {
+    /// "uniform" (default) or "pfhub_bm1".
+    pub kind: Option<String>,
+    pub phi_p: Option<f64>,
+    pub phi_n: Option<f64>,
+    /// Amplitude of the uniform random perturbation of the initial fields.
+    pub noise: Option<f64>,
+    pub seed: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNoise {
+    /// Strength of the conserved thermal noise (0 = off).
+    pub amplitude: Option<f64>,
+    pub seed: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTime {
+    /// Fixed time step in seconds; adaptive when absent.
+    pub dt_s: Option<f64>,
+    /// Fraction of the stability bound used by the adaptive step.
+    pub safety: Option<f64>,
+    /// Steps between reductions (mass, energy, health, dt).
+    pub reduce_every: Option<i64>,
+    /// Largest relative mass drift tolerated in a closed stage.
+    pub mass_tolerance: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStage {
+    /// "anneal".
+    pub kind: String,
+    pub duration_s: f64,
+    #[serde(default)]
+    pub boundary: RawBoundary,
+    pub reservoir: Option<RawReservoir>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBoundary {
+    pub x: Option<String>,
+    pub y: Option<String>,
+    pub x_min: Option<String>,
+    pub x_max: Option<String>,
+    pub y_min: Option<String>,
+    pub y_max: Option<String>,
+    /// Top face (z = 0, the free surface).
+    pub z_min: Option<String>,
+    /// Back face (substrate).
+    pub z_max: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReservoir {
+    pub phi_p: f64,
+    pub phi_n: f64,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutputs {
+    pub every_s: Option<f64>,
+    pub fields: Option<Vec<String>>,
+    pub formats: Option<Vec<String>>,
+    pub section_png: Option<bool>,
+    pub checkpoint: Option<bool>,
+    pub analyze: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnalysis {
+    /// Density of the polymer in g/cm³ (for m²/g).
+    pub polymer_density_g_cm3: Option<f64>,
+    /// Segmentation threshold on phi_p (default: automatic).
+    pub threshold: Option<f64>,
+}

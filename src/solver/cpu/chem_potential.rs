@@ -1,0 +1,31 @@
+//! Twin of `shaders/chem_potential.wgsl`.
+
+use super::free_energy::bulk_mu;
+use super::{coords, neighbor, RESERVOIR, CHUNK};
+use crate::solver::params::Params;
+use rayon::prelude::*;
+
+/// mu = df/dphi - kappa * laplacian(phi) for every voxel.
+pub fn chem_potential(p: &Params, phi: &[[f32; 2]], mu: &mut [[f32; 2]]) {
+    mu.par_chunks_mut(CHUNK).enumerate().for_each(|(k, out)| {
+        for (o, m) in out.iter_mut().enumerate() {
+            let i = (k * CHUNK + o) as u32;
+            let pos = coords(p, i);
+            let c = phi[i as usize];
+            let mut lap = [0.0f32; 2];
+            for f in 0..6 {
+                let j = neighbor(p, pos, f);
+                if j >= 0 {
+                    let n = phi[j as usize];
+                    lap[0] += n[0] - c[0];
+                    lap[1] += n[1] - c[1];
+                } else if j == RESERVOIR {
+                    lap[0] += p.res[0] - c[0];
+                    lap[1] += p.res[1] - c[1];
+                }
+            }
+            let b = bulk_mu(p, c);
+            *m = [b[0] - p.kappa_p * lap[0] * p.inv_h2, b[1] - p.kappa_n * lap[1] * p.inv_h2];
+        }
+    });
+}

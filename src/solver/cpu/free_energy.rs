@@ -1,0 +1,179 @@
+//! Twin of `shaders/free_energy.wgsl`: the ternary Flory–Huggins and the
+//! double-well free energies, their derivatives and the mobility.
+
+use crate::solver::params::*;
+
+#[inline]
+fn guard(p: &Params, x: f32) -> f32 {
+    x.max(p.phi_min)
+}
+
+#[inline]
+fn xlogx(p: &Params, x: f32) -> f32 {
+    x * guard(p, x).ln()
+}
+
+/// Bulk free-energy density per site, in kT.
+pub fn f_bulk(p: &Params, c: [f32; 2]) -> f32 {
+    if p.model == MODEL_DOUBLE_WELL {
+        let a = c[0] - p.dw_alpha;
+        let b = p.dw_beta - c[0];
+        return p.dw_rho * a * a * b * b;
+    }
+    let (pp, n) = (c[0], c[1]);
+    let s = 1.0 - pp - n;
+    xlogx(p, pp) / p.n_p + xlogx(p, s) + xlogx(p, n) + p.chi_ps * pp * s + p.chi_pn * pp * n + p.chi_sn * s * n
+}
+
+/// Exchange chemical potentials (df/dphi_p, df/dphi_n).
+pub fn bulk_mu(p: &Params, c: [f32; 2]) -> [f32; 2] {
+    if p.model == MODEL_DOUBLE_WELL {
+        let a = c[0] - p.dw_alpha;
+        let b = p.dw_beta - c[0];
+        return [2.0 * p.dw_rho * a * b * (b - a), 0.0];
+    }
+    let (pp, n) = (c[0], c[1]);
+    let s = 1.0 - pp - n;
+    let ls = guard(p, s).ln() + 1.0;
+    let mp = (guard(p, pp).ln() + 1.0) / p.n_p - ls + p.chi_ps * (s - pp) + (p.chi_pn - p.chi_sn) * n;
+    let mn = (guard(p, n).ln() + 1.0) - ls + (p.chi_pn - p.chi_ps) * pp + p.chi_sn * (s - n);
+    [mp, mn]
+}
+
+/// Hessian of f as (H_pp, H_nn, H_pn).
+pub fn hessian(p: &Params, c: [f32; 2]) -> [f32; 3] {
+    if p.model == MODEL_DOUBLE_WELL {
+        let a = c[0] - p.dw_alpha;
+        let b = p.dw_beta - c[0];
+        return [2.0 * p.dw_rho * (a * a - 4.0 * a * b + b * b), 0.0, 0.0];
+    }
+    let (pp, n) = (c[0], c[1]);
+    let s = 1.0 - pp - n;
+    let is = 1.0 / guard(p, s);
+    [
+        1.0 / (p.n_p * guard(p, pp)) + is - 2.0 * p.chi_ps,
+        1.0 / guard(p, n) + is - 2.0 * p.chi_sn,
+        is - p.chi_ps + p.chi_pn - p.chi_sn,
+    ]
+}
+
+/// Vitrification arrest factor.
+pub fn arrest(p: &Params, phi_p: f32) -> f32 {
+    if p.vit_factor >= 1.0 {
+        return 1.0;
+    }
+    let u = ((phi_p - p.vit_phi) / p.vit_width).clamp(-20.0, 20.0);
+    let s = 0.5 * (1.0 + u.tanh());
+    1.0 + (p.vit_factor - 1.0) * s
+}
+
+/// Mobility matrix (M_pp, M_nn, M_pn).
+pub fn mobility(p: &Params, c: [f32; 2]) -> [f32; 3] {
+    if p.model == MODEL_DOUBLE_WELL {
+        return [p.d_p, 0.0, 0.0];
+    }
+    let pp = c[0].clamp(0.0, 1.0);
+    let n = c[1].clamp(0.0, 1.0);
+    let s = (1.0 - c[0] - c[1]).clamp(0.0, 1.0);
+    let m = if p.mobility_model == MOBILITY_CONSTANT {
+        [p.d_p, p.d_n, 0.0]
+    } else {
+        let ap = pp * p.d_p;
+        let an = n * p.d_n;
+        let total = ap + an + s * p.d_s + 1e-12;
+        [ap - ap * ap / total, an - an * an / total, -ap * an / total]
+    };
+    let a = arrest(p, pp);
+    [m[0] * a, m[1] * a, m[2] * a]
+}
+
+/// Cholesky factor (l11, l22, l21) of a 2x2 SPD matrix.
+pub fn chol2(m: [f32; 3]) -> [f32; 3] {
+    let l11 = m[0].max(0.0).sqrt();
+    let l21 = if l11 > 0.0 { m[2] / l11 } else { 0.0 };
+    let l22 = (m[1] - l21 * l21).max(0.0).sqrt();
+    [l11, l22, l21]
+}
+
+/// Largest eigenvalue of a·b for symmetric 2x2 a, b, clamped at 0.
+pub fn max_eig_product(a: [f32; 3], b: [f32; 3]) -> f32 {
+    let m00 = a[0] * b[0] + a[2] * b[2];
+    let m01 = a[0] * b[2] + a[2] * b[1];
+    let m10 = a[2] * b[0] + a[1] * b[2];
+    let m11 = a[2] * b[2] + a[1] * b[1];
+    let tr = m00 + m11;
+    let det = m00 * m11 - m01 * m10;
+    let disc = (0.25 * tr * tr - det).max(0.0);
+    (0.5 * tr + disc.sqrt()).max(0.0)
+}
+
+/// Largest eigenvalue of a symmetric 2x2 matrix.
+pub fn max_eig_sym(a: [f32; 3]) -> f32 {
+    let tr = a[0] + a[1];
+    let d = 0.5 * (a[0] - a[1]);
+    0.5 * tr + (d * d + a[2] * a[2]).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ternary() -> Params {
+        let mut p: Params = bytemuck::Zeroable::zeroed();
+        p.model = MODEL_TERNARY;
+        p.mobility_model = MOBILITY_SLOW_MODE;
+        p.n_p = 20.0;
+        p.chi_ps = 0.4;
+        p.chi_pn = 1.6;
+        p.chi_sn = 0.6;
+        p.phi_min = 1e-6;
+        p.d_p = 0.05;
+        p.d_s = 1.0;
+        p.d_n = 1.0;
+        p.vit_factor = 1.0;
+        p
+    }
+
+    #[test]
+    fn chemical_potentials_are_derivatives_of_f() {
+        let p = ternary();
+        for c in [[0.2f32, 0.1f32], [0.5, 0.3], [0.05, 0.6]] {
+            let mu = bulk_mu(&p, c);
+            let e = 1e-3f64;
+            let f = |a: f32, b: f32| f_bulk(&p, [a, b]) as f64;
+            let dp = (f(c[0] + e as f32, c[1]) - f(c[0] - e as f32, c[1])) / (2.0 * e);
+            let dn = (f(c[0], c[1] + e as f32) - f(c[0], c[1] - e as f32)) / (2.0 * e);
+            assert!((dp - mu[0] as f64).abs() < 2e-3, "{c:?}: {dp} vs {}", mu[0]);
+            assert!((dn - mu[1] as f64).abs() < 2e-3, "{c:?}: {dn} vs {}", mu[1]);
+            let h = hessian(&p, c);
+            let m = |a: f32, b: f32| bulk_mu(&p, [a, b]);
+            let hpp = (m(c[0] + 1e-3, c[1])[0] - m(c[0] - 1e-3, c[1])[0]) / 2e-3;
+            let hpn = (m(c[0], c[1] + 1e-3)[0] - m(c[0], c[1] - 1e-3)[0]) / 2e-3;
+            assert!((hpp - h[0]).abs() < 0.02 * h[0].abs().max(1.0));
+            assert!((hpn - h[2]).abs() < 0.02 * h[2].abs().max(1.0));
+        }
+    }
+
+    #[test]
+    fn slow_mode_mobility_is_symmetric_positive_semidefinite() {
+        let p = ternary();
+        for c in [[0.2f32, 0.1f32], [0.7, 0.2], [0.01, 0.9]] {
+            let m = mobility(&p, c);
+            assert!(m[0] >= 0.0 && m[1] >= 0.0);
+            assert!(m[0] * m[1] - m[2] * m[2] >= -1e-7);
+            let l = chol2(m);
+            assert!((l[0] * l[0] - m[0]).abs() < 1e-6);
+            assert!((l[2] * l[2] + l[1] * l[1] - m[1]).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn vitrification_arrests_mobility_above_threshold() {
+        let mut p = ternary();
+        p.vit_phi = 0.75;
+        p.vit_width = 0.01;
+        p.vit_factor = 1e-6;
+        assert!((arrest(&p, 0.5) - 1.0).abs() < 1e-6);
+        assert!(arrest(&p, 0.9) < 1e-5);
+    }
+}

@@ -1,0 +1,50 @@
+//! Twin of `shaders/update.wgsl`.
+
+use super::free_energy::{chol2, mobility};
+use super::{coords, noise2, neighbor, CHUNK, WALL};
+use crate::solver::params::{Params, StepInfo};
+use rayon::prelude::*;
+
+/// One explicit Euler step of dphi/dt = div(M grad mu) + div(conserved noise).
+pub fn update(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], out: &mut [[f32; 2]]) {
+    out.par_chunks_mut(CHUNK).enumerate().for_each(|(k, chunk)| {
+        for (o, dst) in chunk.iter_mut().enumerate() {
+            let i = (k * CHUNK + o) as u32;
+            let pos = coords(p, i);
+            let c = phi[i as usize];
+            let mc = mu[i as usize];
+            let m_c = mobility(p, c);
+            let mut div = [0.0f32; 2];
+            let mut noise = [0.0f32; 2];
+            for f in 0..6 {
+                let j = neighbor(p, pos, f);
+                if j == WALL {
+                    continue;
+                }
+                let (cn, mn) = if j >= 0 {
+                    (phi[j as usize], mu[j as usize])
+                } else {
+                    ([p.res[0], p.res[1]], [p.res[2], p.res[3]])
+                };
+                let m_n = mobility(p, cn);
+                let mf = [0.5 * (m_c[0] + m_n[0]), 0.5 * (m_c[1] + m_n[1]), 0.5 * (m_c[2] + m_n[2])];
+                let dm = [mn[0] - mc[0], mn[1] - mc[1]];
+                div[0] += mf[0] * dm[0] + mf[2] * dm[1];
+                div[1] += mf[2] * dm[0] + mf[1] * dm[1];
+                if s.noise_scale > 0.0 && j >= 0 {
+                    let axis = (f / 2) as u32;
+                    let plus = f & 1 == 1;
+                    let owner = if plus { i } else { j as u32 };
+                    let xi = noise2(owner.wrapping_mul(3).wrapping_add(axis), s.step, p.noise_seed());
+                    let l = chol2(mf);
+                    let flux = [l[0] * xi[0], l[2] * xi[0] + l[1] * xi[1]];
+                    let sign = if plus { -1.0 } else { 1.0 };
+                    noise[0] += sign * flux[0];
+                    noise[1] += sign * flux[1];
+                }
+            }
+            let k = s.dt * p.inv_h2;
+            *dst = [c[0] + k * div[0] + s.noise_scale * noise[0], c[1] + k * div[1] + s.noise_scale * noise[1]];
+        }
+    });
+}

@@ -1,0 +1,130 @@
+//! Plain-old-data structs shared by the WGSL kernels and their CPU twins.
+//!
+//! KEEP IN SYNC with `shaders/common.wgsl` (`Params`, `StepInfo`, `Reduction`).
+//! Sizes are asserted below; no bare `vec3` crosses to the GPU.
+
+use bytemuck::{Pod, Zeroable};
+
+pub const BC_PERIODIC: u32 = 0;
+pub const BC_NO_FLUX: u32 = 1;
+pub const BC_RESERVOIR: u32 = 2;
+
+pub const MODEL_TERNARY: u32 = 0;
+pub const MODEL_DOUBLE_WELL: u32 = 1;
+
+pub const MOBILITY_CONSTANT: u32 = 0;
+pub const MOBILITY_SLOW_MODE: u32 = 1;
+
+/// Threads per workgroup of every field kernel.
+pub const WG_SIZE: u32 = 256;
+
+/// Everything a kernel needs that stays fixed during a stage.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+pub struct Params {
+    pub nx: u32,
+    pub ny: u32,
+    pub nz: u32,
+    pub n_total: u32,
+    pub groups_x: u32,
+    pub model: u32,
+    pub mobility_model: u32,
+    pub dim: u32,
+    /// Boundary code per face: x_min, x_max, y_min, y_max.
+    pub bc0: [u32; 4],
+    /// z_min (top), z_max (substrate), noise seed, unused.
+    pub bc1: [u32; 4],
+    pub h: f32,
+    pub inv_h2: f32,
+    pub phi_min: f32,
+    pub noise_amp: f32,
+    pub n_p: f32,
+    pub chi_ps: f32,
+    pub chi_pn: f32,
+    pub chi_sn: f32,
+    pub kappa_p: f32,
+    pub kappa_n: f32,
+    pub d_p: f32,
+    pub d_s: f32,
+    pub d_n: f32,
+    pub vit_phi: f32,
+    pub vit_factor: f32,
+    pub vit_width: f32,
+    pub dw_rho: f32,
+    pub dw_alpha: f32,
+    pub dw_beta: f32,
+    /// h^dim: the volume of one voxel in model units.
+    pub cell_volume: f32,
+    /// Reservoir (phi_p, phi_n, mu_p, mu_n).
+    pub res: [f32; 4],
+}
+const _: () = assert!(std::mem::size_of::<Params>() == 160);
+
+impl Params {
+    /// Boundary code of face `f` (0 x-, 1 x+, 2 y-, 3 y+, 4 z-, 5 z+).
+    pub fn bc_code(&self, face: usize) -> u32 {
+        if face < 4 {
+            self.bc0[face]
+        } else {
+            self.bc1[face - 4]
+        }
+    }
+    pub fn noise_seed(&self) -> u32 {
+        self.bc1[2]
+    }
+    /// Workgroups needed for one voxel per thread, and how they are laid out
+    /// in a 2D dispatch (x at most 65535).
+    pub fn dispatch_size(n_total: u32) -> (u32, u32) {
+        let groups = n_total.div_ceil(WG_SIZE);
+        let gx = groups.min(65535).max(1);
+        (gx, groups.div_ceil(gx).max(1))
+    }
+}
+
+/// Per-step values, bound with a dynamic offset so a whole stretch of steps is
+/// recorded at once.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct StepInfo {
+    pub step: u32,
+    pub dt: f32,
+    /// noise_amp * sqrt(2 dt) / h^(1 + dim/2).
+    pub noise_scale: f32,
+    pub _pad: u32,
+}
+const _: () = assert!(std::mem::size_of::<StepInfo>() == 16);
+
+/// One reduction record: sums in `a`, maxima in `b`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct Reduction {
+    /// (sum phi_p, sum phi_n, free energy, bad voxels)
+    pub a: [f32; 4],
+    /// (max positive eigenvalue of M·H, max eigenvalue of M, max phi_p, max phi_n)
+    pub b: [f32; 4],
+}
+const _: () = assert!(std::mem::size_of::<Reduction>() == 32);
+
+impl Reduction {
+    pub fn empty() -> Self {
+        Self { a: [0.0; 4], b: [0.0, 0.0, -1e30, -1e30] }
+    }
+    pub fn sum_p(&self) -> f64 {
+        self.a[0] as f64
+    }
+    pub fn sum_n(&self) -> f64 {
+        self.a[1] as f64
+    }
+    pub fn free_energy(&self) -> f64 {
+        self.a[2] as f64
+    }
+    pub fn bad_voxels(&self) -> u64 {
+        self.a[3] as u64
+    }
+    pub fn stiffness(&self) -> f64 {
+        self.b[0] as f64
+    }
+    pub fn max_mobility(&self) -> f64 {
+        self.b[1] as f64
+    }
+}
