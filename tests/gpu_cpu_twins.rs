@@ -5,8 +5,8 @@ use common::*;
 
 /// Tolerance: the twins use the same f32 formulas; only the transcendental
 /// functions (log, tanh, cos) of the device and of Rust's libm differ by a few
-/// ulp, so after 200 steps the fields agree to 2e-5 absolute (phi in [0, 1]).
-const TOL: f32 = 2e-5;
+/// ulp, so after 200 steps the fields agree to 1e-6 absolute (phi in [0, 1]; 7.5e-8 measured on lavapipe).
+const TOL: f32 = 1e-6;
 
 #[test]
 fn gpu_and_cpu_agree_on_a_32_cube_ternary_run_of_200_steps_with_noise() {

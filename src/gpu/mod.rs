@@ -17,8 +17,12 @@ pub enum GpuError {
     TooLarge { grid: String, needed: String, detail: String, adapter: String, limit: String },
 }
 
+/// The wgpu instance: Vulkan, Metal and DX12 (the primary backends) unless
+/// `WGPU_BACKEND` names others (e.g. `WGPU_BACKEND=gl`).
 pub fn instance() -> wgpu::Instance {
-    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = wgpu::Backends::PRIMARY;
+    wgpu::Instance::new(desc.with_env())
 }
 
 /// Preference order: discrete > integrated > virtual > CPU > other.
