@@ -95,13 +95,23 @@ fn cross_norm(a: P, b: P) -> f32 {
 
 /// Area of the `level` iso-surface of `f` (voxel² units).
 pub fn iso_area(f: &Volume<f32>, level: f32, periodic_xy: bool) -> f64 {
+    iso_area_impl(f, level, periodic_xy, None, 0).0
+}
+
+/// Like [`iso_area`], also splitting the area among component labels: each cube's
+/// area goes to the label of its first labelled corner (`labels[i] = 0`: none).
+pub fn iso_area_by_label(f: &Volume<f32>, level: f32, periodic_xy: bool, labels: &[u32], n_labels: usize) -> (f64, Vec<f64>) {
+    iso_area_impl(f, level, periodic_xy, Some(labels), n_labels)
+}
+
+fn iso_area_impl(f: &Volume<f32>, level: f32, periodic_xy: bool, labels: Option<&[u32]>, n_labels: usize) -> (f64, Vec<f64>) {
     let [nz, ny, nx] = f.shape;
     let (cy, cx) = if periodic_xy { (ny, nx) } else { (ny.saturating_sub(1), nx.saturating_sub(1)) };
     let corner: [P; 8] = std::array::from_fn(|k| [(k & 1) as f32, ((k >> 1) & 1) as f32, ((k >> 2) & 1) as f32]);
+    let nl = if labels.is_some() { n_labels.max(1) } else { 0 };
     (0..nz.saturating_sub(1))
         .into_par_iter()
-        .map(|z| {
-            let mut area = 0f64;
+        .fold(|| (0f64, vec![0f64; nl]), |(mut area, mut per), z| {
             for y in 0..cy {
                 for x in 0..cx {
                     let v: [f32; 8] = std::array::from_fn(|k| {
@@ -117,6 +127,7 @@ pub fn iso_area(f: &Volume<f32>, level: f32, periodic_xy: bool) -> f64 {
                         let (pa, pb) = (corner[a], corner[b]);
                         [pa[0] + t * (pb[0] - pa[0]), pa[1] + t * (pb[1] - pa[1]), pa[2] + t * (pb[2] - pa[2])]
                     };
+                    let before = area;
                     for tet in TETS {
                         let inside: Vec<usize> = tet.iter().copied().filter(|&c| v[c] > level).collect();
                         let outside: Vec<usize> = tet.iter().copied().filter(|&c| v[c] <= level).collect();
@@ -134,9 +145,23 @@ pub fn iso_area(f: &Volume<f32>, level: f32, periodic_xy: bool) -> f64 {
                             _ => {}
                         }
                     }
+                    if let Some(l) = labels {
+                        let lab = (0..8).map(|k| {
+                            let (dz, dy, dx) = (k >> 2, (k >> 1) & 1, k & 1);
+                            l[f.idx(z + dz, (y + dy) % ny, (x + dx) % nx)]
+                        }).find(|&v| v != 0).unwrap_or(0) as usize;
+                        if lab < nl {
+                            per[lab] += area - before;
+                        }
+                    }
                 }
             }
-            area
+            (area, per)
         })
-        .sum()
+        .reduce(|| (0.0, vec![0f64; nl]), |(a, mut pa), (b, pb)| {
+            for (x, y) in pa.iter_mut().zip(&pb) {
+                *x += y;
+            }
+            (a + b, pa)
+        })
 }
