@@ -1,0 +1,125 @@
+//! `phasecast analyze VOLUME`: reads a volume, segments it, analyses it, prints a
+//! table (or the JSON) and writes the report files.
+//!
+//! Parsing only collects the flags ([`AnalyzeArgs`]); [`run`] validates them into
+//! read, segmentation and analysis options and then does the work.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use super::{analyze, segment, write_outputs, AnalysisOptions, PoreValue};
+use crate::volume_io::{read_volume, RawDtype, RawSpec, ReadOptions};
+
+/// Arguments of `phasecast analyze`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// Volume to analyse: a phasecast run folder (its final phi_p), .npy, .vti,
+    /// ImageJ/Fiji .tif stack, or raw binary (with --shape and --dtype).
+    pub volume: PathBuf,
+    /// Output folder for analysis.json and the plots [default: the run folder, or
+    /// <volume stem>_analysis next to a file].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the report as JSON on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Threshold between pore and polymer [default: midpoint between the two phase
+    /// compositions, estimated as class means].
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Whether pores are the low or the high values of the field (low for phi_p).
+    #[arg(long, value_enum, default_value_t = PoreValue::Low)]
+    pub pore_value: PoreValue,
+    /// Voxel edge in µm; overrides the file's value, required when the file has none.
+    #[arg(long)]
+    pub voxel_um: Option<f64>,
+    /// Shape of a raw binary volume, slowest first: Z,Y,X.
+    #[arg(long, value_parser = parse_shape)]
+    pub shape: Option<[usize; 3]>,
+    /// Sample type of a raw binary volume (little endian): u8, u16 or f32.
+    #[arg(long)]
+    pub dtype: Option<RawDtype>,
+    /// Array to read from a .vti file or run folder [default: phi_p, else the first].
+    #[arg(long)]
+    pub array: Option<String>,
+    /// Treat x and y as periodic (the simulation's lateral boundaries) [default: as
+    /// recorded in run.json, else not periodic].
+    #[arg(long)]
+    pub periodic_xy: Option<bool>,
+    /// Polymer density in g/cm³ for the specific surface area per mass (PSf 1.24,
+    /// PES 1.37, PVDF 1.78).
+    #[arg(long, default_value_t = 1.24)]
+    pub density: f64,
+    /// Skip the skeletons (faster; the classification then lacks neck ratios).
+    #[arg(long)]
+    pub no_skeleton: bool,
+}
+
+fn parse_shape(s: &str) -> Result<[usize; 3], String> {
+    let v: Vec<usize> = s
+        .split(',')
+        .map(|t| t.trim().parse::<usize>().map_err(|_| format!("'{t}' is not a size")))
+        .collect::<Result<_, _>>()?;
+    match v.as_slice() {
+        [z, y, x] if *z > 0 && *y > 0 && *x > 0 => Ok([*z, *y, *x]),
+        _ => Err(format!("expected Z,Y,X (three positive sizes), got '{s}'")),
+    }
+}
+
+/// Runs `phasecast analyze`.
+pub fn run(args: &AnalyzeArgs) -> Result<()> {
+    let raw = match (args.shape, args.dtype) {
+        (Some(shape), Some(dtype)) => {
+            let voxel_um = args.voxel_um.context("raw binary needs --voxel-um")?;
+            Some(RawSpec { shape, dtype, voxel_um })
+        }
+        (None, None) => None,
+        _ => bail!("raw binary needs both --shape Z,Y,X and --dtype u8|u16|f32"),
+    };
+    let ropts = ReadOptions { voxel_um: args.voxel_um, array: args.array.clone(), raw };
+    let loaded = read_volume(&args.volume, &ropts)?;
+    let periodic_xy = args.periodic_xy.unwrap_or_else(|| {
+        loaded
+            .meta
+            .pointer("/run/periodic_xy")
+            .or_else(|| loaded.meta.pointer("/field/periodic_xy"))
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    });
+    let seg = segment(&loaded.volume, args.threshold, args.pore_value);
+    log::info!("{}: {}", args.volume.display(), seg.how);
+    let opts = AnalysisOptions { periodic_xy, polymer_density_g_cm3: args.density, skeleton: !args.no_skeleton, ..Default::default() };
+    let mut report = analyze(&seg.volume, &opts)?;
+    report.extra.insert(
+        "input".into(),
+        serde_json::json!({
+            "path": args.volume.display().to_string(),
+            "source": loaded.source,
+            "dtype": loaded.dtype,
+            "segmentation": seg.how,
+            "threshold": if seg.threshold.is_finite() { serde_json::json!(seg.threshold) } else { serde_json::Value::Null },
+            "pore_value": args.pore_value,
+        }),
+    );
+    let out = args.out.clone().unwrap_or_else(|| default_out(&args.volume));
+    write_outputs(&report, &out)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", args.volume.display());
+        println!("  segmentation: {}", seg.how);
+        report.print_table();
+        println!("  report: {}", out.join("analysis.json").display());
+    }
+    Ok(())
+}
+
+fn default_out(volume: &Path) -> PathBuf {
+    if volume.is_dir() {
+        volume.to_path_buf()
+    } else {
+        let stem = volume.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "volume".into());
+        volume.with_file_name(format!("{stem}_analysis"))
+    }
+}
