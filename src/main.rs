@@ -28,6 +28,8 @@ enum Command {
     Info,
     /// Time the ternary step and report voxel-updates/s and memory bandwidth.
     Bench(BenchArgs),
+    /// Measure and classify a voxel microstructure (run folder, .vti, .npy, TIFF stack or raw).
+    Analyze(phasecast::analysis::cli::AnalyzeArgs),
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -90,6 +92,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             print!("{}", phasecast::gpu::info_report());
             Ok(())
         }
+        Command::Analyze(a) => phasecast::analysis::cli::run(&a),
         Command::Bench(a) => {
             let r = phasecast::bench::bench(a.size, a.steps, a.backend, a.adapter.as_deref())?;
             if a.json {

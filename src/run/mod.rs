@@ -500,7 +500,15 @@ impl<'a> Driver<'a> {
     }
 }
 
-/// Runs the analysis stage on the final polymer field (analysis.json).
-fn analysis_hook(_cfg: &Config, _dir: &Path, _phi_p: &Volume<f32>) -> Result<()> {
+/// Runs the analysis stage on the final polymer field: `analysis.json` and its
+/// plots in the run folder, the same as `phasecast analyze DIR`.
+fn analysis_hook(cfg: &Config, dir: &Path, phi_p: &Volume<f32>) -> Result<()> {
+    use crate::analysis::{self, AnalysisOptions, PoreValue};
+    let seg = analysis::segment(phi_p, cfg.analysis.threshold.map(|t| t as f32), PoreValue::Low);
+    log::info!("analysis: {}", seg.how);
+    let periodic_xy = cfg.stages.last().is_some_and(|s| s.boundary[..4].iter().all(|b| *b == crate::scene::Bc::Periodic));
+    let opts = AnalysisOptions { periodic_xy, polymer_density_g_cm3: cfg.analysis.polymer_density_g_cm3, ..Default::default() };
+    let report = analysis::analyze(&seg.volume, &opts).context("analysing the final structure")?;
+    analysis::write_outputs(&report, dir)?;
     Ok(())
 }

@@ -39,7 +39,8 @@ pub fn mid_section(vol: &Volume<f32>) -> (usize, usize, Vec<f32>) {
 }
 
 /// Writes the mid-plane section of `vol` as a viridis PNG scaled to at least
-/// 480 pixels wide; the colour range is the plane's own min..max.
+/// 480 pixels wide (bilinear between voxel centres); the colour range is the
+/// plane's own min..max.
 pub fn write_section_png(path: &Path, vol: &Volume<f32>) -> anyhow::Result<()> {
     let (w, h, v) = mid_section(vol);
     let lo = v.iter().copied().fold(f32::INFINITY, f32::min);
@@ -47,8 +48,15 @@ pub fn write_section_png(path: &Path, vol: &Volume<f32>) -> anyhow::Result<()> {
     let span = if hi > lo { hi - lo } else { 1.0 };
     let s = (480 / w.max(1)).max(1);
     let mut img = image::RgbImage::new((w * s) as u32, (h * s) as u32);
+    let at = |x: usize, y: usize| v[y.min(h - 1) * w + x.min(w - 1)];
     for (px, py, p) in img.enumerate_pixels_mut() {
-        let val = v[(py as usize / s) * w + px as usize / s];
+        let fx = ((px as f32 + 0.5) / s as f32 - 0.5).max(0.0);
+        let fy = ((py as f32 + 0.5) / s as f32 - 0.5).max(0.0);
+        let (x0, y0) = (fx as usize, fy as usize);
+        let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
+        let top = at(x0, y0) * (1.0 - tx) + at(x0 + 1, y0) * tx;
+        let bottom = at(x0, y0 + 1) * (1.0 - tx) + at(x0 + 1, y0 + 1) * tx;
+        let val = top * (1.0 - ty) + bottom * ty;
         *p = image::Rgb(viridis((val - lo) / span));
     }
     let mut bytes = Vec::new();
