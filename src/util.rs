@@ -64,3 +64,12 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
+
+/// Registers the bundled DejaVu Sans as plotters' "sans-serif" font (once).
+pub fn register_plot_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+        let _ = plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, FONT);
+    });
+}
