@@ -112,6 +112,13 @@ pub fn default_out_dir(base: &Path, name: &str) -> PathBuf {
 
 /// Runs a scene from its initial state into `opts.out_dir`.
 pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome> {
+    let params = cfg.params(&cfg.stages[0]);
+    let backend = make_backend(opts.backend, opts.adapter.as_deref(), &params)?;
+    run_with_backend(cfg, opts, backend)
+}
+
+/// Like [`run`], on a backend the caller made (tests inject faults this way).
+pub fn run_with_backend(cfg: &Config, opts: &RunOptions, backend: Box<dyn Backend>) -> Result<RunOutcome> {
     let dir = &opts.out_dir;
     if dir.join("run.json").exists() || dir.join("checkpoint.bin").exists() {
         bail!("{} already holds a run; continue it with `phasecast run --resume {}` or choose another --out", dir.display(), dir.display());
@@ -131,7 +138,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome> {
         stage_mass: [0.0; 2],
         compute_s: 0.0,
     };
-    Driver::new(cfg, opts, state, phi, Vec::new(), true)?.drive()
+    Driver::new(cfg, opts, backend, state, phi, Vec::new(), true)?.drive()
 }
 
 /// Continues the run stored in `dir` from its checkpoint.
@@ -147,7 +154,8 @@ pub fn resume(dir: &Path, opts: &RunOptions, overrides: &[String]) -> Result<Run
     if !opts.quiet {
         log::info!("resuming {} at step {}, t = {:.6e} s", dir.display(), state.step, state.time * cfg.units.time_s);
     }
-    Driver::new(&cfg, &o, state, phi, rows, false)?.drive()
+    let backend = make_backend(opts.backend, opts.adapter.as_deref(), &cfg.params(&cfg.stages[state.stage.min(cfg.stages.len() - 1)]))?;
+    Driver::new(&cfg, &o, backend, state, phi, rows, false)?.drive()
 }
 
 struct Driver<'a> {
@@ -166,10 +174,17 @@ struct Driver<'a> {
 }
 
 impl<'a> Driver<'a> {
-    fn new(cfg: &'a Config, opts: &'a RunOptions, state: DriverState, phi: Vec<[f32; 2]>, rows: Vec<EnergyRow>, fresh: bool) -> Result<Self> {
+    fn new(
+        cfg: &'a Config,
+        opts: &'a RunOptions,
+        mut backend: Box<dyn Backend>,
+        state: DriverState,
+        phi: Vec<[f32; 2]>,
+        rows: Vec<EnergyRow>,
+        fresh: bool,
+    ) -> Result<Self> {
         let stage = state.stage.min(cfg.stages.len() - 1);
         let params = cfg.params(&cfg.stages[stage]);
-        let mut backend = make_backend(opts.backend, opts.adapter.as_deref(), &params)?;
         backend.set_params(&params);
         backend.upload(&phi);
         Ok(Self {
