@@ -55,3 +55,16 @@ fn gpu_and_cpu_agree_with_a_reservoir_face() {
     let n1: f64 = b.iter().map(|c| c[1] as f64).sum();
     assert!(n1 > n0 * 1.001, "reservoir did not feed non-solvent: {n0} -> {n1}");
 }
+
+#[test]
+fn a_grid_too_large_for_the_adapter_is_refused_before_allocating() {
+    // 4096 x 4096 x 64 voxels: 8 GiB per field buffer, above any adapter's binding limit.
+    let cfg = ternary_scene(8, "no_flux", 0.0, &["grid.nx=4096", "grid.ny=4096", "grid.nz=64"]);
+    let p = cfg.params(&cfg.stages[0]);
+    let ctx = phasecast::gpu::GpuContext::new(None).expect("GPU test needs a wgpu adapter (apt-get install mesa-vulkan-drivers)");
+    let err = match phasecast::gpu::engine::GpuSolver::new(ctx, &p) {
+        Ok(_) => panic!("an 8 GiB field buffer must be refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("4096x4096x64") && err.contains("GiB") && err.contains("allows"), "{err}");
+}

@@ -296,7 +296,7 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         dt_s: t.dt_s.map(|d| v.positive("time.dt_s", d)).transpose()?,
         safety: v.range("time.safety", t.safety.unwrap_or(0.5), 0.01, 1.0)?,
         reduce_every: reduce_every as u64,
-        mass_tolerance: v.positive("time.mass_tolerance", t.mass_tolerance.unwrap_or(1e-4))?,
+        mass_tolerance: v.positive("time.mass_tolerance", t.mass_tolerance.unwrap_or(1e-3))?,
     };
 
     if raw.stages.is_empty() {
