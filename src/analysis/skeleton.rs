@@ -119,9 +119,22 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
     let [nz, ny, nx] = mask.shape;
     let mut img: Vec<u8> = mask.data.par_iter().map(|&m| (m == phase) as u8).collect();
     let mut alive: Vec<u32> = (0..img.len() as u32).filter(|&i| img[i as usize] == 1).collect();
+    let plane = ny * nx;
+    // Linear offsets of the 27 neighbours for voxels away from the borders.
+    let lin: [isize; 27] = std::array::from_fn(|k| {
+        let (dz, dy, dx) = offset(k);
+        (dz * plane as i64 + dy * nx as i64 + dx) as isize
+    });
     let nb_of = |img: &[u8], i: usize| -> u32 {
-        let (z, y, x) = ((i / (ny * nx)) as i64, ((i / nx) % ny) as i64, (i % nx) as i64);
+        let (z, y, x) = (i / plane, (i / nx) % ny, i % nx);
         let mut nb = 0u32;
+        if z > 0 && z + 1 < nz && y > 0 && y + 1 < ny && x > 0 && x + 1 < nx {
+            for (k, &o) in lin.iter().enumerate() {
+                nb |= ((img[(i as isize + o) as usize] != 0) as u32) << k;
+            }
+            return nb;
+        }
+        let (z, y, x) = (z as i64, y as i64, x as i64);
         for k in 0..27 {
             let (dz, dy, dx) = offset(k);
             let zz = z + dz;
@@ -141,6 +154,23 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
         }
         nb
     };
+    // Is the face neighbour in direction k (a face index) outside the phase?
+    let open_towards = |img: &[u8], i: usize, k: usize| -> bool {
+        let (z, y, x) = ((i / plane) as i64, ((i / nx) % ny) as i64, (i % nx) as i64);
+        let (dz, dy, dx) = offset(k);
+        let zz = z + dz;
+        if zz < 0 || zz >= nz as i64 {
+            return true;
+        }
+        let (mut yy, mut xx) = (y + dy, x + dx);
+        if periodic_xy {
+            yy = yy.rem_euclid(ny as i64);
+            xx = xx.rem_euclid(nx as i64);
+        } else if yy < 0 || yy >= ny as i64 || xx < 0 || xx >= nx as i64 {
+            return true;
+        }
+        img[(zz as usize * ny + yy as usize) * nx + xx as usize] == 0
+    };
     // Direction k of the face neighbour that must be background in each sub-iteration.
     let dirs = [4usize, 22, 10, 16, 12, 14]; // −z, +z, −y, +y, −x, +x
     const SLAB: usize = 4;
@@ -150,16 +180,14 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
             let cand: Vec<u32> = alive
                 .par_iter()
                 .copied()
-                .filter(|&i| {
-                    let nb = nb_of(&img, i as usize);
-                    nb & (1 << 13) != 0 && nb & (1 << d) == 0 && (nb & !(1 << 13)).count_ones() > 1 && is_simple(nb)
-                })
+                // Simplicity is decided in the sequential pass below; here only the
+                // cheap tests (border in direction d, not a curve end).
+                .filter(|&i| img[i as usize] != 0 && open_towards(&img, i as usize, d) && (nb_of(&img, i as usize).count_ones() > 2))
                 .collect();
             if cand.is_empty() {
                 continue;
             }
             // Group by slab (candidates are in raster order, so slabs are contiguous).
-            let plane = ny * nx;
             let mut groups: Vec<(usize, usize)> = Vec::new(); // (start, end) in cand
             let mut s = 0;
             while s < cand.len() {
