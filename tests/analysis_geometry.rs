@@ -257,3 +257,23 @@ fn analyze_rejects_bad_input() {
         assert_eq!(r.porosity, fill as f64);
     }
 }
+
+#[test]
+fn chord_lengths_of_slabs_and_a_cylinder() {
+    // Pore slabs 6 voxels thick every 10 along x: every x chord is 6 voxels. Chords
+    // along z run the full height, touch both borders and are all dropped.
+    let v = from_fn([12, 8, 40], 0.5, |_, _, x| (x as usize % 10) >= 2 && (x as usize % 10) < 8);
+    let c = chords::chords(&v, PORE, 2, false);
+    assert_eq!(c.mean_um, 3.0);
+    assert_eq!(c.count, 12 * 8 * 4);
+    assert_eq!(chords::chords(&v, PORE, 0, false).count, 0);
+    // Periodic: the slab split by the seam counts once, whole.
+    let w = from_fn([2, 2, 20], 1.0, |_, _, x| x < 3.0 || x >= 17.0);
+    let c = chords::chords(&w, PORE, 2, true);
+    assert_eq!((c.mean_um, c.count), (6.0, 4));
+    // Mean chord of a disc of radius R along a line: πR/2 (random lines, length-average).
+    let r = 20.0;
+    let d = from_fn([1, 64, 64], 1.0, |_, y, x| (y - 31.5).powi(2) + (x - 31.5).powi(2) <= r * r);
+    let c = chords::chords(&d, PORE, 2, false);
+    assert!((c.mean_um / (std::f64::consts::PI * r / 2.0) - 1.0).abs() < 0.03, "{}", c.mean_um);
+}

@@ -18,6 +18,7 @@
 //! Conventions: pore is 6-connected, polymer 26-connected; z = 0 is the top (free)
 //! surface; with `periodic_xy` the lateral faces wrap (as in the simulation).
 
+pub mod chords;
 pub mod classify;
 pub mod cli;
 pub mod distance;
@@ -195,6 +196,14 @@ pub struct SpecificSurface {
     pub method: String,
 }
 
+/// Pore chord lengths per axis.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ChordLengths {
+    pub x: chords::ChordStats,
+    pub y: chords::ChordStats,
+    pub z: chords::ChordStats,
+}
+
 /// Local thickness statistics, volume weighted (every voxel of the phase counts once).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ThicknessStats {
@@ -258,6 +267,9 @@ pub struct AnalysisReport {
     pub closed_porosity: f64,
     pub connectivity: PerPhase<PhaseConnectivity>,
     pub specific_surface_area: SpecificSurface,
+    /// Mean pore chord length along x, y (parallel to the surface, as SEM lines on a
+    /// micrograph) and z, border-cut chords dropped.
+    pub chord_length_um: ChordLengths,
     pub euler_characteristic: PerPhase<i64>,
     pub local_thickness_um: PerPhase<ThicknessStats>,
     pub skeleton: PerPhase<SkeletonSummary>,
@@ -343,6 +355,12 @@ pub fn analyze(seg: &Volume<u8>, opts: &AnalysisOptions) -> Result<AnalysisRepor
         polymer: euler::euler_characteristic(seg, POLYMER, label::Connectivity::Full26, opts.periodic_xy),
     };
     timer.lap("euler");
+    rep.chord_length_um = ChordLengths {
+        x: chords::chords(seg, PORE, 2, opts.periodic_xy),
+        y: chords::chords(seg, PORE, 1, opts.periodic_xy),
+        z: chords::chords(seg, PORE, 0, false),
+    };
+    timer.lap("chords");
 
     // Per phase: EDT → local thickness → (pore) depth profile → skeleton and graph.
     let mut slice_pore_size = vec![f64::NAN; nz];
