@@ -6,9 +6,11 @@
 //! deleted only when it is *simple* — removing it changes neither the 26-connected
 //! components of the phase nor the 6-connected components of the rest (checked on its
 //! 3×3×3 neighbourhood: one 26-component of phase neighbours, one 6-component of
-//! background 18-neighbours 6-adjacent to it) — and is not a curve end (exactly one
-//! phase neighbour). Candidates are re-checked one after the other, so the result is
-//! topology preserving. To use two cores, candidates are processed in z slabs of four
+//! background 18-neighbours 6-adjacent to it). Candidates of a sub-iteration are the
+//! simple border voxels that are not curve ends (exactly one phase neighbour); they are
+//! then re-checked for simplicity one after the other, so the result is topology
+//! preserving. The direction order follows scikit-image; unlike scikit-image the
+//! re-check also keeps curve ends (see the comment in [`skeletonize`]). To use two cores, candidates are processed in z slabs of four
 //! slices: even slabs in parallel, then odd slabs; voxels in two slabs of the same
 //! parity are ≥ 5 slices apart, so their neighbourhoods never overlap and the result is
 //! the same as some sequential order. Outside the volume is background (as in
@@ -172,7 +174,8 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
         img[(zz as usize * ny + yy as usize) * nx + xx as usize] == 0
     };
     // Direction k of the face neighbour that must be background in each sub-iteration.
-    let dirs = [4usize, 22, 10, 16, 12, 14]; // −z, +z, −y, +y, −x, +x
+    // scikit-image's order (−x, +x, +y, −y, +z, −z), so results compare directly.
+    let dirs = [12usize, 14, 16, 10, 22, 4];
     const SLAB: usize = 4;
     loop {
         let mut changed = false;
@@ -180,9 +183,16 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
             let cand: Vec<u32> = alive
                 .par_iter()
                 .copied()
-                // Simplicity is decided in the sequential pass below; here only the
-                // cheap tests (border in direction d, not a curve end).
-                .filter(|&i| img[i as usize] != 0 && open_towards(&img, i as usize, d) && (nb_of(&img, i as usize).count_ones() > 2))
+                // Candidates: border in direction d, not a curve end, simple now (a voxel
+                // that only becomes simple during the sequential pass waits for the next
+                // sub-iteration, which keeps thinning symmetric).
+                .filter(|&i| {
+                    if img[i as usize] == 0 || !open_towards(&img, i as usize, d) {
+                        return false;
+                    }
+                    let nb = nb_of(&img, i as usize);
+                    nb.count_ones() > 2 && is_simple(nb)
+                })
                 .collect();
             if cand.is_empty() {
                 continue;
@@ -213,6 +223,10 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
                         let mut n = 0;
                         for &i in &cand[s..e] {
                             let nb = nb_of(img, i as usize);
+                            // Re-check the curve-end condition too. scikit-image
+                            // re-checks only simplicity, which lets a two-voxel-thick
+                            // line be eaten from its ends within one sub-iteration (it
+                            // erases a tube of even diameter completely).
                             if (nb & !(1 << 13)).count_ones() > 1 && is_simple(nb) {
                                 img[i as usize] = 0;
                                 n += 1;

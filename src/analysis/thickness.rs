@@ -7,7 +7,8 @@
 //! is 2r (in voxels). The result is exact: a centre is skipped only when its ball lies
 //! inside a neighbour's ball (r' ≥ r + |c − c'|), which can never change a maximum.
 //! The remaining balls are painted slice by slice in parallel (each output z slice
-//! is owned by one task, so there are no write conflicts), row spans at a time.
+//! is owned by one task, so there are no write conflicts), largest ball first, row
+//! spans at a time against a bitmask of voxels already painted.
 
 use rayon::prelude::*;
 
@@ -47,8 +48,8 @@ pub fn local_thickness_from_edt2(d2: &Volume<f32>, periodic_xy: bool) -> Volume<
         let lo = z.saturating_sub(rmax);
         let hi = (z + rmax + 1).min(nz);
         // Balls reaching this slice, largest first: the first ball to reach a voxel
-        // sets its final value, so each voxel is written once and finished voxels are
-        // skipped through a per-row "next unpainted" forest (path halving).
+        // sets its final value, so each voxel is written once, and a row span already
+        // painted costs one masked word test per 64 voxels.
         let mut here: Vec<(u32, &Centre)> = (lo..hi)
             .filter(|&zc| ((zc as i64 - z as i64).pow(2) as u32) < slice_r2[zc])
             .flat_map(|zc| centres[first[zc]..first[zc + 1]].iter())
@@ -59,22 +60,22 @@ pub fn local_thickness_from_edt2(d2: &Volume<f32>, periodic_xy: bool) -> Volume<
             })
             .collect();
         here.sort_unstable_by_key(|a| std::cmp::Reverse(a.1.r2));
-        let w = nx + 1;
-        let mut next: Vec<u32> = (0..ny).flat_map(|_| 0..w as u32).collect();
-        let find = |next: &mut [u32], row: usize, mut x: usize| -> usize {
-            while next[row * w + x] as usize != x {
-                let g = next[row * w + next[row * w + x] as usize];
-                next[row * w + x] = g;
-                x = g as usize;
-            }
-            x
-        };
-        let paint = |next: &mut [u32], slice: &mut [f32], row: usize, a: usize, b: usize, diam: f32| {
-            let mut x = find(next, row, a);
-            while x <= b {
-                slice[row * nx + x] = diam;
-                next[row * w + x] = (x + 1) as u32;
-                x = find(next, row, x + 1);
+        // One bit per voxel of the slice: already painted (by a larger ball).
+        let words = nx.div_ceil(64);
+        let mut done = vec![0u64; ny * words];
+        let paint = |done: &mut [u64], slice: &mut [f32], row: usize, a: usize, b: usize, diam: f32| {
+            for w in a / 64..=b / 64 {
+                let lo = if w == a / 64 { a % 64 } else { 0 };
+                let hi = if w == b / 64 { b % 64 } else { 63 };
+                let span = (u64::MAX >> (63 - hi)) & (u64::MAX << lo);
+                let word = &mut done[row * words + w];
+                let mut todo = span & !*word;
+                *word |= span;
+                while todo != 0 {
+                    let x = w * 64 + todo.trailing_zeros() as usize;
+                    todo &= todo - 1;
+                    slice[row * nx + x] = diam;
+                }
             }
         };
         for (rem, c) in here {
@@ -94,18 +95,18 @@ pub fn local_thickness_from_edt2(d2: &Volume<f32>, periodic_xy: bool) -> Volume<
                 let x0 = c.x as i64 - rx;
                 let x1 = c.x as i64 + rx;
                 if periodic_xy && x1 - x0 + 1 >= nx as i64 {
-                    paint(&mut next, slice, row, 0, nx - 1, diam);
+                    paint(&mut done, slice, row, 0, nx - 1, diam);
                 } else if periodic_xy && x0 < 0 {
-                    paint(&mut next, slice, row, 0, x1 as usize, diam);
-                    paint(&mut next, slice, row, (x0 + nx as i64) as usize, nx - 1, diam);
+                    paint(&mut done, slice, row, 0, x1 as usize, diam);
+                    paint(&mut done, slice, row, (x0 + nx as i64) as usize, nx - 1, diam);
                 } else if periodic_xy && x1 >= nx as i64 {
-                    paint(&mut next, slice, row, x0 as usize, nx - 1, diam);
-                    paint(&mut next, slice, row, 0, (x1 - nx as i64) as usize, diam);
+                    paint(&mut done, slice, row, x0 as usize, nx - 1, diam);
+                    paint(&mut done, slice, row, 0, (x1 - nx as i64) as usize, diam);
                 } else {
                     let a = x0.max(0);
                     let b = x1.min(nx as i64 - 1);
                     if a <= b {
-                        paint(&mut next, slice, row, a as usize, b as usize, diam);
+                        paint(&mut done, slice, row, a as usize, b as usize, diam);
                     }
                 }
             }
