@@ -6,17 +6,21 @@
 //!   fraction; 0.1 → 0.5), raised to 1 − ramp(porosity; 0.05 → 0.15) when porosity is
 //!   very low.
 //! - The three open classes are weighted by open = 1 − non_porous and told apart by
-//!   the neck-to-node thickness ratio r (thinnest diameter along a junction-to-junction
-//!   skeleton branch / thinner junction diameter, median over branches):
-//!   - **spherical_particle**: polymer necks thin, low(r_polymer);
-//!   - **cellular**: pore windows thin, low(r_pore);
-//!   - **percolation**: both phases have thick necks, high(min(r_polymer, r_pore));
-//!   with low(r) = 1 at r ≤ 0.4, 0 at r ≥ 0.6, linear between; high = 1 − low.
-//!   Sphere-on-sphere necks have r well under 0.5 (two spheres of radius R overlapping
-//!   to a neck of radius a give r = a/R); bicontinuous spinodal networks have tubes
-//!   whose thickness changes little between nodes (r ≈ 0.6–0.9).
-//! - Euler characteristic, phase connectivity and closed-pore sphericity are reported
-//!   as supporting evidence in the reasons.
+//!   two signs of "round bodies joined at narrow contacts" in a phase:
+//!   - the neck-to-node thickness ratio r (thinnest diameter along a junction-to-junction
+//!     skeleton branch / thinner junction diameter, median over branches):
+//!     thin(r) = 1 at r ≤ 0.55, 0 at r ≥ 0.75, linear between. Two spheres of radius R
+//!     overlapping to a neck of radius a give r = a/R (≈ 0.3–0.55 for particles joined
+//!     at contacts); spinodal networks have tubes whose thickness changes little
+//!     between nodes (r ≈ 0.8–1);
+//!   - the Euler characteristic per typical feature volume e = χ·t³/V (t the mean local
+//!     thickness, V the phase volume): bodies(e) = 0 at e ≥ −1.2, 1 at e ≤ −2.2. Bodies
+//!     touching six or so neighbours close many loops per body volume (e ≈ −3), tube
+//!     networks few (e ≈ −0.3 to −1).
+//!   body(phase) = (thin(r) + bodies(e)) / 2;
+//!   **spherical_particle** = open · body(polymer); **cellular** = open · body(pore);
+//!   **percolation** = open · (1 − max(body(polymer), body(pore))).
+//! - Phase connectivity and closed-pore sphericity are reported as supporting evidence.
 
 use serde::Serialize;
 
@@ -81,13 +85,22 @@ fn ramp(x: f64, a: f64, b: f64) -> f64 {
     ((x - a) / (b - a)).clamp(0.0, 1.0)
 }
 
-/// low(r): 1 for thin necks, 0 for thick; an unknown ratio (no junction-to-junction
+/// thin(r): 1 for thin necks, 0 for thick; an unknown ratio (no junction-to-junction
 /// branch) counts as undecided (0.5).
-fn low(r: f64) -> f64 {
+fn thin(r: f64) -> f64 {
     if r.is_finite() {
-        1.0 - ramp(r, 0.4, 0.6)
+        1.0 - ramp(r, 0.55, 0.75)
     } else {
         0.5
+    }
+}
+
+/// bodies(e): 1 when the phase closes many loops per feature volume.
+fn bodies(e: f64) -> f64 {
+    if e.is_finite() {
+        ramp(-e, 1.2, 2.2)
+    } else {
+        0.0
     }
 }
 
@@ -103,12 +116,13 @@ fn fmt_ratio(r: f64) -> String {
 pub fn classify(f: &Features) -> Structure {
     let np = (1.0 - ramp(f.through_pore_fraction, 0.1, 0.5)).max(1.0 - ramp(f.porosity, 0.05, 0.15));
     let open = 1.0 - np;
-    let (lp, lv) = (low(f.polymer_neck_to_node), low(f.pore_neck_to_node));
+    let bp = (thin(f.polymer_neck_to_node) + bodies(f.euler_density_polymer)) / 2.0;
+    let bv = (thin(f.pore_neck_to_node) + bodies(f.euler_density_pore)) / 2.0;
     let mut scores = std::collections::BTreeMap::new();
     scores.insert("non_porous".to_string(), np);
-    scores.insert("spherical_particle".to_string(), open * lp);
-    scores.insert("cellular".to_string(), open * lv);
-    scores.insert("percolation".to_string(), open * (1.0 - lp.max(lv)));
+    scores.insert("spherical_particle".to_string(), open * bp);
+    scores.insert("cellular".to_string(), open * bv);
+    scores.insert("percolation".to_string(), open * (1.0 - bp.max(bv)));
     let class = scores.iter().max_by(|a, b| a.1.total_cmp(b.1)).map(|(k, _)| k.clone()).unwrap_or_default();
 
     let mut reasons = Vec::new();
@@ -133,12 +147,16 @@ pub fn classify(f: &Features) -> Structure {
             "voids are isolated in the polymer instead of forming channels: a closed-pore, non-porous membrane".into()
         }),
         "spherical_particle" => reasons.push(format!(
-            "necks between polymer junctions are {}× the node thickness (below 0.5): polymer spheres joined at contact points",
-            fmt_ratio(f.polymer_neck_to_node)
+            "necks between polymer junctions are {}× the node thickness{}, and the polymer closes {:.1} loops per particle-sized volume: polymer spheres joined at contact points",
+            fmt_ratio(f.polymer_neck_to_node),
+            if f.polymer_neck_to_node < 0.55 { " (thinner than 0.55×)" } else { "" },
+            -f.euler_density_polymer
         )),
         "cellular" => reasons.push(format!(
-            "windows between pore cells are {}× the cell size (below 0.5): closed-looking cells joined by small openings",
-            fmt_ratio(f.pore_neck_to_node)
+            "windows between pore cells are {}× the cell size{}, and the pores close {:.1} loops per cell-sized volume: spherical cells joined by small openings",
+            fmt_ratio(f.pore_neck_to_node),
+            if f.pore_neck_to_node < 0.55 { " (smaller than 0.55×)" } else { "" },
+            -f.euler_density_pore
         )),
         _ => reasons.push(format!(
             "polymer branches keep their thickness between junctions (neck/node {}), and so do pore channels ({}): an isotropic three-dimensional network, both phases continuous",

@@ -18,6 +18,7 @@
 //! Conventions: pore is 6-connected, polymer 26-connected; z = 0 is the top (free)
 //! surface; with `periodic_xy` the lateral faces wrap (as in the simulation).
 
+pub mod chords;
 pub mod classify;
 pub mod cli;
 pub mod distance;
@@ -195,6 +196,14 @@ pub struct SpecificSurface {
     pub method: String,
 }
 
+/// Pore chord lengths per axis.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ChordLengths {
+    pub x: chords::ChordStats,
+    pub y: chords::ChordStats,
+    pub z: chords::ChordStats,
+}
+
 /// Local thickness statistics, volume weighted (every voxel of the phase counts once).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ThicknessStats {
@@ -219,7 +228,8 @@ pub struct SkeletonSummary {
     /// Junction count by degree: `{"3": n, "4": m, …}`.
     pub junction_degrees: std::collections::BTreeMap<String, usize>,
     /// Median over junction-to-junction branches of (thinnest diameter along the branch)
-    /// / (thinner of its two junction diameters). NaN (null) with no such branch.
+    /// / (thinner of its two junction diameters), both less one voxel (the EDT reaches
+    /// to voxel centres, half a voxel beyond the interface). NaN (null) with no such branch.
     pub neck_to_node_ratio: f64,
     /// Number of branches that ratio is taken over.
     pub neck_branches: usize,
@@ -257,6 +267,9 @@ pub struct AnalysisReport {
     pub closed_porosity: f64,
     pub connectivity: PerPhase<PhaseConnectivity>,
     pub specific_surface_area: SpecificSurface,
+    /// Mean pore chord length along x, y (parallel to the surface, as SEM lines on a
+    /// micrograph) and z, border-cut chords dropped.
+    pub chord_length_um: ChordLengths,
     pub euler_characteristic: PerPhase<i64>,
     pub local_thickness_um: PerPhase<ThicknessStats>,
     pub skeleton: PerPhase<SkeletonSummary>,
@@ -342,6 +355,12 @@ pub fn analyze(seg: &Volume<u8>, opts: &AnalysisOptions) -> Result<AnalysisRepor
         polymer: euler::euler_characteristic(seg, POLYMER, label::Connectivity::Full26, opts.periodic_xy),
     };
     timer.lap("euler");
+    rep.chord_length_um = ChordLengths {
+        x: chords::chords(seg, PORE, 2, opts.periodic_xy),
+        y: chords::chords(seg, PORE, 1, opts.periodic_xy),
+        z: chords::chords(seg, PORE, 0, false),
+    };
+    timer.lap("chords");
 
     // Per phase: EDT → local thickness → (pore) depth profile → skeleton and graph.
     let mut slice_pore_size = vec![f64::NAN; nz];
@@ -372,7 +391,7 @@ pub fn analyze(seg: &Volume<u8>, opts: &AnalysisOptions) -> Result<AnalysisRepor
             d2.data.iter_mut().for_each(|v| *v = v.sqrt());
             let sk = skeleton::skeletonize(seg, phase, opts.periodic_xy);
             let g = skeleton::graph(&sk, &d2, opts.periodic_xy);
-            (summarize(&g), g)
+            (summarize(&g, vu), g)
         } else {
             (SkeletonSummary { neck_to_node_ratio: f64::NAN, ..Default::default() }, skeleton::SkeletonGraph::default())
         };
@@ -452,7 +471,7 @@ fn thickness_stats(seg: &Volume<u8>, lt: &Volume<f32>, phase: u8, bins: usize) -
     }
 }
 
-fn summarize(g: &skeleton::SkeletonGraph) -> SkeletonSummary {
+fn summarize(g: &skeleton::SkeletonGraph, voxel_um: f64) -> SkeletonSummary {
     let mut degrees = std::collections::BTreeMap::new();
     for j in &g.junctions {
         *degrees.entry(j.degree.to_string()).or_insert(0) += 1;
@@ -465,9 +484,12 @@ fn summarize(g: &skeleton::SkeletonGraph) -> SkeletonSummary {
             if a == c || b.thickness_um.len() < 3 {
                 return None;
             }
-            let node = g.junctions[a as usize].thickness_um.min(g.junctions[c as usize].thickness_um) as f64;
-            let neck = b.thickness_um.iter().copied().fold(f32::INFINITY, f32::min) as f64;
-            (node > 0.0).then(|| (neck / node).min(1.0))
+            // Diameters are 2 × EDT, measured to the centre of the nearest other-phase
+            // voxel; the interface lies half a voxel closer, so one voxel comes off
+            // each diameter before taking the ratio.
+            let node = g.junctions[a as usize].thickness_um.min(g.junctions[c as usize].thickness_um) as f64 - voxel_um;
+            let neck = b.thickness_um.iter().copied().fold(f32::INFINITY, f32::min) as f64 - voxel_um;
+            (node > 0.0).then(|| (neck.max(0.0) / node).min(1.0))
         })
         .collect();
     ratios.sort_by(f64::total_cmp);

@@ -6,9 +6,11 @@
 //! deleted only when it is *simple* — removing it changes neither the 26-connected
 //! components of the phase nor the 6-connected components of the rest (checked on its
 //! 3×3×3 neighbourhood: one 26-component of phase neighbours, one 6-component of
-//! background 18-neighbours 6-adjacent to it) — and is not a curve end (exactly one
-//! phase neighbour). Candidates are re-checked one after the other, so the result is
-//! topology preserving. To use two cores, candidates are processed in z slabs of four
+//! background 18-neighbours 6-adjacent to it). Candidates of a sub-iteration are the
+//! simple border voxels that are not curve ends (exactly one phase neighbour); they are
+//! then re-checked for simplicity one after the other, so the result is topology
+//! preserving. The direction order follows scikit-image; unlike scikit-image the
+//! re-check also keeps curve ends (see the comment in [`skeletonize`]). To use two cores, candidates are processed in z slabs of four
 //! slices: even slabs in parallel, then odd slabs; voxels in two slabs of the same
 //! parity are ≥ 5 slices apart, so their neighbourhoods never overlap and the result is
 //! the same as some sequential order. Outside the volume is background (as in
@@ -119,9 +121,22 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
     let [nz, ny, nx] = mask.shape;
     let mut img: Vec<u8> = mask.data.par_iter().map(|&m| (m == phase) as u8).collect();
     let mut alive: Vec<u32> = (0..img.len() as u32).filter(|&i| img[i as usize] == 1).collect();
+    let plane = ny * nx;
+    // Linear offsets of the 27 neighbours for voxels away from the borders.
+    let lin: [isize; 27] = std::array::from_fn(|k| {
+        let (dz, dy, dx) = offset(k);
+        (dz * plane as i64 + dy * nx as i64 + dx) as isize
+    });
     let nb_of = |img: &[u8], i: usize| -> u32 {
-        let (z, y, x) = ((i / (ny * nx)) as i64, ((i / nx) % ny) as i64, (i % nx) as i64);
+        let (z, y, x) = (i / plane, (i / nx) % ny, i % nx);
         let mut nb = 0u32;
+        if z > 0 && z + 1 < nz && y > 0 && y + 1 < ny && x > 0 && x + 1 < nx {
+            for (k, &o) in lin.iter().enumerate() {
+                nb |= ((img[(i as isize + o) as usize] != 0) as u32) << k;
+            }
+            return nb;
+        }
+        let (z, y, x) = (z as i64, y as i64, x as i64);
         for k in 0..27 {
             let (dz, dy, dx) = offset(k);
             let zz = z + dz;
@@ -141,8 +156,26 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
         }
         nb
     };
+    // Is the face neighbour in direction k (a face index) outside the phase?
+    let open_towards = |img: &[u8], i: usize, k: usize| -> bool {
+        let (z, y, x) = ((i / plane) as i64, ((i / nx) % ny) as i64, (i % nx) as i64);
+        let (dz, dy, dx) = offset(k);
+        let zz = z + dz;
+        if zz < 0 || zz >= nz as i64 {
+            return true;
+        }
+        let (mut yy, mut xx) = (y + dy, x + dx);
+        if periodic_xy {
+            yy = yy.rem_euclid(ny as i64);
+            xx = xx.rem_euclid(nx as i64);
+        } else if yy < 0 || yy >= ny as i64 || xx < 0 || xx >= nx as i64 {
+            return true;
+        }
+        img[(zz as usize * ny + yy as usize) * nx + xx as usize] == 0
+    };
     // Direction k of the face neighbour that must be background in each sub-iteration.
-    let dirs = [4usize, 22, 10, 16, 12, 14]; // −z, +z, −y, +y, −x, +x
+    // scikit-image's order (−x, +x, +y, −y, +z, −z), so results compare directly.
+    let dirs = [12usize, 14, 16, 10, 22, 4];
     const SLAB: usize = 4;
     loop {
         let mut changed = false;
@@ -150,16 +183,21 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
             let cand: Vec<u32> = alive
                 .par_iter()
                 .copied()
+                // Candidates: border in direction d, not a curve end, simple now (a voxel
+                // that only becomes simple during the sequential pass waits for the next
+                // sub-iteration, which keeps thinning symmetric).
                 .filter(|&i| {
+                    if img[i as usize] == 0 || !open_towards(&img, i as usize, d) {
+                        return false;
+                    }
                     let nb = nb_of(&img, i as usize);
-                    nb & (1 << 13) != 0 && nb & (1 << d) == 0 && (nb & !(1 << 13)).count_ones() > 1 && is_simple(nb)
+                    nb.count_ones() > 2 && is_simple(nb)
                 })
                 .collect();
             if cand.is_empty() {
                 continue;
             }
             // Group by slab (candidates are in raster order, so slabs are contiguous).
-            let plane = ny * nx;
             let mut groups: Vec<(usize, usize)> = Vec::new(); // (start, end) in cand
             let mut s = 0;
             while s < cand.len() {
@@ -185,6 +223,10 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
                         let mut n = 0;
                         for &i in &cand[s..e] {
                             let nb = nb_of(img, i as usize);
+                            // Re-check the curve-end condition too. scikit-image
+                            // re-checks only simplicity, which lets a two-voxel-thick
+                            // line be eaten from its ends within one sub-iteration (it
+                            // erases a tube of even diameter completely).
                             if (nb & !(1 << 13)).count_ones() > 1 && is_simple(nb) {
                                 img[i as usize] = 0;
                                 n += 1;

@@ -7,7 +7,8 @@
 //! is 2r (in voxels). The result is exact: a centre is skipped only when its ball lies
 //! inside a neighbour's ball (r' ≥ r + |c − c'|), which can never change a maximum.
 //! The remaining balls are painted slice by slice in parallel (each output z slice
-//! is owned by one task, so there are no write conflicts), row spans at a time.
+//! is owned by one task, so there are no write conflicts), largest ball first, row
+//! spans at a time against a bitmask of voxels already painted.
 
 use rayon::prelude::*;
 
@@ -41,22 +42,48 @@ pub fn local_thickness_from_edt2(d2: &Volume<f32>, periodic_xy: bool) -> Volume<
         }
     }
     let mut out = vec![0f32; d2.len()];
+    // Largest r² per z slice of centres, to skip slices of centres that cannot reach.
+    let slice_r2: Vec<u32> = (0..nz).map(|z| centres[first[z]..first[z + 1]].iter().map(|c| c.r2).max().unwrap_or(0)).collect();
     out.par_chunks_mut(ny * nx).enumerate().for_each(|(z, slice)| {
         let lo = z.saturating_sub(rmax);
         let hi = (z + rmax + 1).min(nz);
-        for c in &centres[first[lo]..first[hi]] {
-            let dz = c.z as i64 - z as i64;
-            let rem = c.r2 as i64 - dz * dz; // need dy² + dx² < rem
-            if rem <= 0 {
-                continue;
+        // Balls reaching this slice, largest first: the first ball to reach a voxel
+        // sets its final value, so each voxel is written once, and a row span already
+        // painted costs one masked word test per 64 voxels.
+        let mut here: Vec<(u32, &Centre)> = (lo..hi)
+            .filter(|&zc| ((zc as i64 - z as i64).pow(2) as u32) < slice_r2[zc])
+            .flat_map(|zc| centres[first[zc]..first[zc + 1]].iter())
+            .filter_map(|c| {
+                let dz = c.z as i64 - z as i64;
+                let rem = c.r2 as i64 - dz * dz;
+                (rem > 0).then_some((rem as u32, c))
+            })
+            .collect();
+        here.sort_unstable_by_key(|a| std::cmp::Reverse(a.1.r2));
+        // One bit per voxel of the slice: already painted (by a larger ball).
+        let words = nx.div_ceil(64);
+        let mut done = vec![0u64; ny * words];
+        let paint = |done: &mut [u64], slice: &mut [f32], row: usize, a: usize, b: usize, diam: f32| {
+            for w in a / 64..=b / 64 {
+                let lo = if w == a / 64 { a % 64 } else { 0 };
+                let hi = if w == b / 64 { b % 64 } else { 63 };
+                let span = (u64::MAX >> (63 - hi)) & (u64::MAX << lo);
+                let word = &mut done[row * words + w];
+                let mut todo = span & !*word;
+                *word |= span;
+                while todo != 0 {
+                    let x = w * 64 + todo.trailing_zeros() as usize;
+                    todo &= todo - 1;
+                    slice[row * nx + x] = diam;
+                }
             }
+        };
+        for (rem, c) in here {
+            let rem = rem as i64; // need dy² + dx² < rem
             let diam = 2.0 * (c.r2 as f32).sqrt();
             let ry = ((rem - 1) as f64).sqrt().floor() as i64;
             for dy in -ry..=ry {
                 let rem2 = rem - dy * dy;
-                if rem2 <= 0 {
-                    continue;
-                }
                 let rx = ((rem2 - 1) as f64).sqrt().floor() as i64;
                 let mut y = c.y as i64 + dy;
                 if periodic_xy {
@@ -64,26 +91,22 @@ pub fn local_thickness_from_edt2(d2: &Volume<f32>, periodic_xy: bool) -> Volume<
                 } else if y < 0 || y >= ny as i64 {
                     continue;
                 }
-                let row = &mut slice[y as usize * nx..(y as usize + 1) * nx];
+                let row = y as usize;
                 let x0 = c.x as i64 - rx;
                 let x1 = c.x as i64 + rx;
-                if periodic_xy && (x0 < 0 || x1 >= nx as i64) {
-                    for x in x0..=x1 {
-                        let xi = x.rem_euclid(nx as i64) as usize;
-                        if row[xi] < diam {
-                            row[xi] = diam;
-                        }
-                    }
+                if periodic_xy && x1 - x0 + 1 >= nx as i64 {
+                    paint(&mut done, slice, row, 0, nx - 1, diam);
+                } else if periodic_xy && x0 < 0 {
+                    paint(&mut done, slice, row, 0, x1 as usize, diam);
+                    paint(&mut done, slice, row, (x0 + nx as i64) as usize, nx - 1, diam);
+                } else if periodic_xy && x1 >= nx as i64 {
+                    paint(&mut done, slice, row, x0 as usize, nx - 1, diam);
+                    paint(&mut done, slice, row, 0, (x1 - nx as i64) as usize, diam);
                 } else {
-                    let a = x0.max(0) as usize;
-                    let b = (x1.min(nx as i64 - 1)) as usize;
-                    if (x1 as i128) < 0 || a > b {
-                        continue;
-                    }
-                    for v in &mut row[a..=b] {
-                        if *v < diam {
-                            *v = diam;
-                        }
+                    let a = x0.max(0);
+                    let b = x1.min(nx as i64 - 1);
+                    if a <= b {
+                        paint(&mut done, slice, row, a as usize, b as usize, diam);
                     }
                 }
             }

@@ -1,0 +1,102 @@
+//! End to end: files in, report files out, through `analysis::cli::run`.
+
+use phasecast::analysis::cli::{run, AnalyzeArgs};
+use phasecast::analysis::synthetic::{gaussian_random_field, level_set};
+use phasecast::analysis::PoreValue;
+use phasecast::volume_io::{write_npy, write_tiff_stack, write_vti};
+
+fn args(volume: std::path::PathBuf, out: std::path::PathBuf) -> AnalyzeArgs {
+    AnalyzeArgs {
+        volume,
+        out: Some(out),
+        json: false,
+        threshold: None,
+        pore_value: PoreValue::Low,
+        voxel_um: None,
+        shape: None,
+        dtype: None,
+        array: None,
+        periodic_xy: None,
+        density: 1.24,
+        no_skeleton: false,
+    }
+}
+
+/// A φ_polymer-like field: 0.1 in pores, 0.8 in polymer, smoothly mixed.
+fn phi_field() -> phasecast::volume::Volume<f32> {
+    let g = gaussian_random_field([32, 32, 32], 2.5, 3);
+    let seg = level_set(&g, 0.5);
+    let mut f = seg.map(|p| if p == 1 { 0.1f32 } else { 0.8 });
+    f.voxel_um = 0.05;
+    f
+}
+
+#[test]
+fn run_folder_to_report_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("fields")).unwrap();
+    let f = phi_field();
+    write_npy(&dir.path().join("fields/step_000500_phi_p.npy"), &f, &serde_json::json!({"step": 500})).unwrap();
+    write_vti(&dir.path().join("fields/step_000500.vti"), &[("phi_p", &f)]).unwrap();
+    std::fs::write(
+        dir.path().join("run.json"),
+        r#"{"periodic_xy": true, "final_fields": {"npy": {"phi_p": "fields/step_000500_phi_p.npy"}, "vti": "fields/step_000500.vti"}}"#,
+    )
+    .unwrap();
+    let mut a = args(dir.path().to_path_buf(), dir.path().to_path_buf());
+    a.out = None; // default: the run folder itself
+    run(&a).unwrap();
+    let rep: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("analysis.json")).unwrap()).unwrap();
+    for key in [
+        "voxel_um", "shape_zyx", "porosity", "through_pore_fraction", "closed_porosity", "specific_surface_area", "euler_characteristic",
+        "local_thickness_um", "skeleton", "structure", "profile", "dense_layer", "input",
+    ] {
+        assert!(rep.get(key).is_some(), "analysis.json lacks {key}");
+    }
+    assert_eq!(rep["voxel_um"], 0.05);
+    assert_eq!(rep["periodic_xy"], true);
+    assert!((rep["porosity"].as_f64().unwrap() - 0.5).abs() < 0.01);
+    assert!(rep["specific_surface_area"]["m2_per_g"].as_f64().unwrap() > 0.0);
+    for k in ["pore", "polymer"] {
+        for s in ["mean", "median", "max"] {
+            assert!(rep["local_thickness_um"][k][s].as_f64().unwrap() > 0.0);
+        }
+        for s in ["junctions", "end_points", "branches", "mean_branch_length_um"] {
+            assert!(rep["skeleton"][k][s].is_number());
+        }
+    }
+    assert_eq!(rep["profile"]["z_um"].as_array().unwrap().len(), 32);
+    for png in ["pore_size_distribution.png", "depth_profile.png"] {
+        let bytes = std::fs::read(dir.path().join(png)).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+        let img = image::load_from_memory(&bytes).unwrap();
+        assert_eq!((img.width(), img.height()), (900, 600));
+    }
+    assert!(dir.path().join("skeleton_polymer.json").exists());
+}
+
+#[test]
+fn tiff_and_raw_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = phi_field();
+    let tif = dir.path().join("stack.tif");
+    write_tiff_stack(&tif, &f).unwrap();
+    run(&args(tif, dir.path().join("t"))).unwrap();
+    let rep: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("t/analysis.json")).unwrap()).unwrap();
+    assert!((rep["voxel_um"].as_f64().unwrap() - 0.05).abs() < 1e-9);
+
+    let raw = dir.path().join("v.raw");
+    let bytes: Vec<u8> = f.data.iter().map(|&v| if v < 0.5 { 1u8 } else { 0 }).collect();
+    std::fs::write(&raw, &bytes).unwrap();
+    let mut a = args(raw.clone(), dir.path().join("r"));
+    a.shape = Some([32, 32, 32]);
+    a.dtype = Some("u8".parse().unwrap());
+    a.voxel_um = Some(0.05);
+    run(&a).unwrap();
+    let rep2: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("r/analysis.json")).unwrap()).unwrap();
+    assert_eq!(rep["porosity"], rep2["porosity"]);
+    // Missing voxel size is a clear error.
+    a.voxel_um = None;
+    let e = run(&a).unwrap_err().to_string();
+    assert!(e.contains("--voxel-um"), "{e}");
+}
