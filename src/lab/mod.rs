@@ -1,1 +1,2 @@
-//! (module under construction in a parallel branch)
+//! Lab measurements (work in progress in this commit).
+pub mod flow;
