@@ -113,7 +113,7 @@ pub struct FlowOptions {
 
 impl Default for FlowOptions {
     fn default() -> Self {
-        Self { tau_plus: 1.0, tol: 1e-5, check_every: 100, max_steps: 200_000, buffer: 4, periodic_xy: true }
+        Self { tau_plus: 0.8, tol: 1e-5, check_every: 100, max_steps: 200_000, buffer: 4, periodic_xy: true }
     }
 }
 
@@ -255,30 +255,31 @@ pub fn solve(
                 let mut jabs_sum = 0f64;
                 for (k, o) in out.chunks_exact_mut(Q).enumerate() {
                     let m = c * CHUNK + k;
+                    let row = &src[m * (Q - 1)..m * (Q - 1) + Q - 1];
                     let mut fin = [0f32; Q];
                     fin[0] = f_old[m * Q];
-                    let row = &src[m * (Q - 1)..m * (Q - 1) + Q - 1];
                     for q in 1..Q {
-                        fin[q] = f_old[row[q - 1] as usize];
+                        let s = row[q - 1] as usize;
+                        debug_assert!(s < f_old.len());
+                        // SAFETY: every source index is built above as
+                        // node·Q + q with node < n, so it is inside f_old.
+                        fin[q] = unsafe { *f_old.get_unchecked(s) };
                     }
-                    let mut rho = 0f32;
-                    let (mut jx, mut jy, mut jz) = (0f32, 0f32, 0f32);
-                    for q in 0..Q {
-                        rho += fin[q];
-                        jx += E[q][0] as f32 * fin[q];
-                        jy += E[q][1] as f32 * fin[q];
-                        jz += E[q][2] as f32 * fin[q];
-                    }
-                    let fz = if in_sample[m] { force } else { 0.0 };
+                    let rho: f32 = fin.iter().sum();
+                    let jx = fin[1] - fin[2] + fin[7] - fin[8] + fin[9] - fin[10] + fin[11] - fin[12] + fin[13] - fin[14];
+                    let jy = fin[3] - fin[4] + fin[7] - fin[8] - fin[9] + fin[10] + fin[15] - fin[16] + fin[17] - fin[18];
+                    let mut jz = fin[5] - fin[6] + fin[11] - fin[12] - fin[13] + fin[14] + fin[15] - fin[16] - fin[17] + fin[18];
+                    let inside = in_sample[m];
+                    let fz = if inside { force } else { 0.0 };
                     jz += 0.5 * fz;
-                    if want_sums && in_sample[m] {
+                    if want_sums && inside {
                         jz_sum += jz as f64;
                         jabs_sum += ((jx * jx + jy * jy + jz * jz) as f64).sqrt();
                     }
-                    let sc = if in_sample[m] { src_coef } else { 0.0 };
+                    let sc = if inside { src_coef } else { 0.0 };
                     o[0] = fin[0] - wp * (fin[0] - W[0] * rho);
-                    let mut q = 1;
-                    while q < Q {
+                    for pair in 0..(Q - 1) / 2 {
+                        let q = 2 * pair + 1;
                         let p = q + 1; // OPP[q]
                         let fp = 0.5 * (fin[q] + fin[p]);
                         let fm = 0.5 * (fin[q] - fin[p]);
@@ -290,7 +291,6 @@ pub fn solve(
                         let s = sc * W[q] * E[q][2] as f32;
                         o[q] = fin[q] - sym - anti + s;
                         o[p] = fin[p] - sym + anti - s;
-                        q += 2;
                     }
                 }
                 (jz_sum, jabs_sum)

@@ -1,2 +1,4 @@
 //! Lab measurements (work in progress in this commit).
 pub mod flow;
+pub mod rng;
+pub mod synth;
