@@ -1,1 +1,3 @@
-//! (module under construction in a parallel branch)
+//! Microstructure analysis (issue 3): what a membrane lab measures, on a voxel volume.
+pub mod distance;
+pub mod thickness;
