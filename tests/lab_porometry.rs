@@ -1,0 +1,109 @@
+//! Porometry on geometries with known answers: straight cylindrical channels
+//! of several diameters through a polymer slab.
+
+use phasecast::lab::porometry::{porometry, Drainage, Fluid, PorometryOptions};
+use phasecast::lab::synth;
+use phasecast::volume::Volume;
+
+const VOX_UM: f64 = 0.05;
+
+/// 1 channel of 16 voxels, 4 of 12 and 9 of 8 through a 40-voxel slab.
+/// Channel axes sit on voxel centres, where a digital disc of even diameter D
+/// has its largest inscribed sphere (EDT between voxel centres) exactly D/2.
+fn channel_slab() -> (Volume<u8>, Vec<f64>) {
+    let mut diameters = vec![16.0];
+    diameters.extend([12.0; 4]);
+    diameters.extend([8.0; 9]);
+    let mut ch = Vec::new();
+    for (i, &d) in diameters.iter().enumerate() {
+        let (gx, gy) = (i % 4, i / 4);
+        ch.push((10.5 + 20.0 * gx as f64, 10.5 + 20.0 * gy as f64, d));
+    }
+    (synth::channels([40, 80, 80], VOX_UM, &ch), diameters)
+}
+
+/// Hagen–Poiseuille-weighted mean-flow diameter: flow per channel ∝ D⁴;
+/// opening channels from the largest down, the wet flow reaches half the dry
+/// flow when the channels of this diameter open.
+fn analytic_mean_flow(diameters: &[f64]) -> f64 {
+    let mut d = diameters.to_vec();
+    d.sort_by(|a, b| b.partial_cmp(a).unwrap());
+    let total: f64 = d.iter().map(|x| x.powi(4)).sum();
+    let mut acc = 0.0;
+    for &x in &d {
+        acc += x.powi(4);
+        if acc >= 0.5 * total {
+            return x;
+        }
+    }
+    unreachable!()
+}
+
+#[test]
+fn channels_bubble_point_and_mean_flow() {
+    let (seg, diameters) = channel_slab();
+    let opts = PorometryOptions { n_pressures: 20, ..Default::default() };
+    let t = std::time::Instant::now();
+    let (p, dry) = porometry(&seg, &opts).unwrap();
+    let d_bp = p.bubble_point_diameter_um.unwrap();
+    let d_mf = p.mean_flow_diameter_um.unwrap();
+    let d_mf_ref = analytic_mean_flow(&diameters) * VOX_UM;
+    println!(
+        "channels 16/12/8 vox (0.05 µm voxels): bubble point {:.4} µm at {:.1} kPa (largest channel {:.4} µm); \
+         mean flow {:.4} µm at {:.1} kPa (HP-weighted analytic {:.4} µm, {:+.2} %); ratio {:.3}; \
+         dry solve {} steps; {:.1} s",
+        d_bp,
+        p.bubble_point_pressure_kpa.unwrap(),
+        16.0 * VOX_UM,
+        d_mf,
+        p.mean_flow_pressure_kpa.unwrap(),
+        d_mf_ref,
+        100.0 * (d_mf / d_mf_ref - 1.0),
+        p.max_to_mean_ratio.unwrap(),
+        dry.steps,
+        t.elapsed().as_secs_f64()
+    );
+    for i in 0..p.curves.pressure_kpa.len() {
+        println!(
+            "  P {:8.2} kPa  d {:.4} µm  wet {:.4e}  dry {:.4e}  frac {:.3}  steps {}",
+            p.curves.pressure_kpa[i],
+            p.curves.laplace_diameter_um[i],
+            p.curves.wet_flux[i],
+            p.curves.dry_flux[i],
+            p.curves.wet_fraction[i],
+            p.curves.solver_steps[i]
+        );
+    }
+    assert!((d_bp - 16.0 * VOX_UM).abs() <= VOX_UM, "bubble point {d_bp}");
+    assert!((d_mf / d_mf_ref - 1.0).abs() < 0.05, "mean flow {d_mf} vs {d_mf_ref}");
+    // Laplace: P = 4γcosθ/d with ethanol.
+    let p_ref = 4.0 * 22.3e-3 / (d_bp * 1e-6) / 1e3;
+    assert!((p.bubble_point_pressure_kpa.unwrap() - p_ref).abs() < 1e-9 * p_ref);
+    // The wet curve ends on the dry curve once every channel is open.
+    let last = p.curves.wet_fraction.last().unwrap();
+    assert!((last - 1.0).abs() < 0.01, "wet/dry at the highest pressure {last}");
+    // Flow-weighted distribution sums to one.
+    let s: f64 = p.flow_weighted_psd.iter().map(|b| b.flow_share).sum();
+    assert!((s - 1.0).abs() < 0.01);
+    assert!(p.curves.solver_converged.iter().all(|&c| c));
+}
+
+/// A closed slab has no bubble point and no flow; a slab with one channel
+/// breaks through exactly at that channel's radius.
+#[test]
+fn drainage_breakthrough_edge_cases() {
+    let closed = Volume::filled([8, 16, 16], VOX_UM, 0u8);
+    assert_eq!(Drainage::new(&closed, true).breakthrough_radius(), None);
+    let (p, dry) = porometry(&closed, &PorometryOptions::default()).unwrap();
+    assert!(p.bubble_point_diameter_um.is_none() && dry.k_vox2 == 0.0);
+
+    let one = synth::channels([12, 20, 20], VOX_UM, &[(10.5, 10.5, 6.0)]);
+    let d = Drainage::new(&one, true);
+    assert_eq!(d.breakthrough_radius(), Some(3.0));
+    // Just above the breakthrough radius gas enters the channel but cannot
+    // reach the outlet... it is a straight channel, so it does not enter at all.
+    assert!(!d.invaded(3.01).iter().any(|&b| b));
+    let inv = d.invaded(3.0);
+    assert_eq!(inv.iter().filter(|&&b| b).count(), one.data.iter().filter(|&&s| s == 1).count());
+    assert_eq!(Fluid::by_name("water").unwrap().surface_tension_n_per_m, 72.0e-3);
+}
