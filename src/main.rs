@@ -30,6 +30,8 @@ enum Command {
     Bench(BenchArgs),
     /// Measure and classify a voxel microstructure (run folder, .vti, .npy, TIFF stack or raw).
     Analyze(phasecast::analysis::cli::AnalyzeArgs),
+    /// Render a simulated SEM micrograph of a section or surface of any volume.
+    Render(phasecast::lab::cli::RenderArgs),
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -93,6 +95,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Analyze(a) => phasecast::analysis::cli::run(&a),
+        Command::Render(a) => phasecast::lab::cli::render(&a),
         Command::Bench(a) => {
             let r = phasecast::bench::bench(a.size, a.steps, a.backend, a.adapter.as_deref())?;
             if a.json {

@@ -523,7 +523,14 @@ fn analysis_hook(cfg: &Config, dir: &Path, phi_p: &Volume<f32>) -> Result<()> {
     log::info!("analysis: {}", seg.how);
     let periodic_xy = cfg.stages.last().is_some_and(|s| s.boundary[..4].iter().all(|b| *b == crate::scene::Bc::Periodic));
     let opts = AnalysisOptions { periodic_xy, polymer_density_g_cm3: cfg.analysis.polymer_density_g_cm3, ..Default::default() };
-    let report = analysis::analyze(&seg.volume, &opts).context("analysing the final structure")?;
+    let mut report = analysis::analyze(&seg.volume, &opts).context("analysing the final structure")?;
+    // The lab's measurements (porometry, permeability, SEM) join the same analysis.json.
+    let lab_opts = crate::lab::LabOptions::default();
+    let lab = crate::lab::measure(&seg.volume, &lab_opts).context("porometry, permeability and SEM on the final structure")?;
+    if let serde_json::Value::Object(m) = serde_json::to_value(&lab)? {
+        report.extra.extend(m);
+    }
+    crate::lab::write_images(&seg.volume, &lab, dir, &lab_opts)?;
     analysis::write_outputs(&report, dir)?;
     Ok(())
 }
