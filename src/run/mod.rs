@@ -525,7 +525,10 @@ fn analysis_hook(cfg: &Config, dir: &Path, phi_p: &Volume<f32>) -> Result<()> {
     let opts = AnalysisOptions { periodic_xy, polymer_density_g_cm3: cfg.analysis.polymer_density_g_cm3, ..Default::default() };
     let mut report = analysis::analyze(&seg.volume, &opts).context("analysing the final structure")?;
     // The lab's measurements (porometry, permeability, SEM) join the same analysis.json.
-    let lab_opts = crate::lab::LabOptions::default();
+    // A simulated domain narrower than the seeds' 16 µm field is shown whole, not tiled.
+    let lateral_um = phi_p.nx().min(phi_p.ny()) as f64 * phi_p.voxel_um;
+    let defaults = crate::lab::LabOptions::default();
+    let lab_opts = crate::lab::LabOptions { sem_fov_um: defaults.sem_fov_um.min(lateral_um), ..defaults };
     let lab = crate::lab::measure(&seg.volume, &lab_opts).context("porometry, permeability and SEM on the final structure")?;
     if let serde_json::Value::Object(m) = serde_json::to_value(&lab)? {
         report.extra.extend(m);
