@@ -57,13 +57,15 @@ fn hessian(c: vec2<f32>) -> vec3<f32> {
     );
 }
 
-// Vitrification arrest: a smooth step from 1 down to vit_factor around vit_phi.
+// Vitrification arrest: a smooth (C1) step from 1 down to vit_factor, centred on
+// vit_phi and 4 vit_width wide (cubic smoothstep: no transcendental functions,
+// as it is evaluated seven times per voxel and step).
 fn arrest(p: f32) -> f32 {
     if (P.vit_factor >= 1.0) {
         return 1.0;
     }
-    let u = clamp((p - P.vit_phi) / P.vit_width, -20.0, 20.0);
-    let s = 0.5 * (1.0 + tanh(u));
+    let u = clamp((p - P.vit_phi) / (4.0 * P.vit_width) + 0.5, 0.0, 1.0);
+    let s = u * u * (3.0 - 2.0 * u);
     return mix(1.0, P.vit_factor, s);
 }
 

@@ -57,13 +57,14 @@ pub fn hessian(p: &Params, c: [f32; 2]) -> [f32; 3] {
     ]
 }
 
-/// Vitrification arrest factor.
+/// Vitrification arrest factor: a cubic smoothstep from 1 to vit_factor,
+/// centred on vit_phi and 4 vit_width wide.
 pub fn arrest(p: &Params, phi_p: f32) -> f32 {
     if p.vit_factor >= 1.0 {
         return 1.0;
     }
-    let u = ((phi_p - p.vit_phi) / p.vit_width).clamp(-20.0, 20.0);
-    let s = 0.5 * (1.0 + u.tanh());
+    let u = ((phi_p - p.vit_phi) / (4.0 * p.vit_width) + 0.5).clamp(0.0, 1.0);
+    let s = u * u * (3.0 - 2.0 * u);
     1.0 + (p.vit_factor - 1.0) * s
 }
 
