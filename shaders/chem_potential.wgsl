@@ -20,7 +20,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         } else if (j == RESERVOIR) {
             lap = lap + (P.res.xy - c);
         }
-        // WALL: mirror ghost, zero normal gradient of phi.
+        // WALL and VAPOR: mirror ghost, zero normal gradient of phi.
     }
     lap = lap * P.inv_h2;
     mu[i] = bulk_mu(c) - vec2<f32>(P.kappa_p, P.kappa_n) * lap;

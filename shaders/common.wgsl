@@ -5,6 +5,7 @@
 const BC_PERIODIC: u32 = 0u;
 const BC_NO_FLUX: u32 = 1u;
 const BC_RESERVOIR: u32 = 2u;
+const BC_VAPOR: u32 = 3u;
 
 const MODEL_TERNARY: u32 = 0u;
 const MODEL_DOUBLE_WELL: u32 = 1u;
@@ -15,6 +16,7 @@ const MOBILITY_SLOW_MODE: u32 = 1u;
 // Neighbour lookups return a voxel index >= 0, or one of these.
 const WALL: i32 = -1;
 const RESERVOIR: i32 = -2;
+const VAPOR: i32 = -3;
 
 const WG_SIZE: u32 = 256u;
 
@@ -53,6 +55,9 @@ struct Params {
     cell_volume: f32,
     // Reservoir composition (phi_p, phi_n) and its bulk chemical potentials (mu_p, mu_n).
     res: vec4<f32>,
+    // Vapour face: (mass-transfer coefficient k in model length per model time,
+    // non-solvent activity of the air, unused, unused).
+    vap: vec4<f32>,
 }
 
 struct StepInfo {
@@ -92,7 +97,7 @@ fn bc_code(face: u32) -> u32 {
 }
 
 // Index of the neighbour across `face` (0 x-, 1 x+, 2 y-, 3 y+, 4 z-, 5 z+),
-// or WALL / RESERVOIR when the face is a domain boundary of that kind.
+// or WALL / RESERVOIR / VAPOR when the face is a domain boundary of that kind.
 fn neighbor(p: vec3<u32>, face: u32) -> i32 {
     var c = vec3<i32>(p);
     let n = vec3<i32>(i32(P.nx), i32(P.ny), i32(P.nz));
@@ -105,6 +110,8 @@ fn neighbor(p: vec3<u32>, face: u32) -> i32 {
             c[axis] = (c[axis] + n[axis]) % n[axis];
         } else if (code == BC_RESERVOIR) {
             return RESERVOIR;
+        } else if (code == BC_VAPOR) {
+            return VAPOR;
         } else {
             return WALL;
         }

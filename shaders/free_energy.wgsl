@@ -39,6 +39,16 @@ fn bulk_mu(c: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(mp, mn);
 }
 
+// ln of the non-solvent activity (Flory–Huggins, solvent and non-solvent of equal
+// molar volume): ln a_N = mu_N(true) / kT.
+fn ln_activity_n(c: vec2<f32>) -> f32 {
+    let p = c.x;
+    let n = c.y;
+    let s = 1.0 - p - n;
+    return log(guard(n)) + 1.0 - n - s - p / P.n_p
+        + (P.chi_sn * s + P.chi_pn * p) * (s + p) - P.chi_ps * s * p;
+}
+
 // Hessian of f as (H_pp, H_nn, H_pn).
 fn hessian(c: vec2<f32>) -> vec3<f32> {
     if (P.model == MODEL_DOUBLE_WELL) {

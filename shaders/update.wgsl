@@ -24,6 +24,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             // No-flux: the flux through this face, which acts on grad mu, is zero.
             continue;
         }
+        if (j == VAPOR) {
+            // Vapour exposure: non-solvent enters at j = k (a_air - a_surface) and
+            // displaces the same volume of solvent; the polymer does not cross.
+            let a_surf = exp(min(ln_activity_n(c), 10.0));
+            div = div + vec2<f32>(0.0, P.vap.x * (P.vap.y - a_surf) * P.h);
+            continue;
+        }
         var cn = P.res.xy;
         var mn = P.res.zw;
         if (j >= 0) {

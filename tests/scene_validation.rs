@@ -34,7 +34,7 @@ fn invalid_values_name_file_key_value_and_range() {
     let e = err(&["stages.0.boundary.x_min=\"no_flux\""]);
     assert!(e.contains("`stages.0.boundary.x_min`") && e.contains("pairs"), "{e}");
     let e = err(&["stages.0.boundary.z_min=\"open\""]);
-    assert!(e.contains("`stages.0.boundary.z_min`") && e.contains("\"periodic\", \"no_flux\" or \"reservoir\""), "{e}");
+    assert!(e.contains("`stages.0.boundary.z_min`") && e.contains("\"periodic\", \"no_flux\", \"reservoir\" or \"vapor\""), "{e}");
     let e = err(&["stages.0.boundary.z_min=\"reservoir\""]);
     assert!(e.contains("`stages.0.reservoir`"), "{e}");
     let e = err(&["mobility.vitrification_factor=2"]);

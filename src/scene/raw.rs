@@ -114,12 +114,28 @@ pub struct RawTime {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStage {
-    /// "anneal".
+    /// "anneal", "vapor" or "immersion".
     pub kind: String,
     pub duration_s: f64,
     #[serde(default)]
     pub boundary: RawBoundary,
     pub reservoir: Option<RawReservoir>,
+    /// Vapour exposure: air temperature, relative humidity (%), velocity and
+    /// the length of the film along the flow.
+    pub air_temperature_c: Option<f64>,
+    pub relative_humidity: Option<f64>,
+    pub air_velocity_m_s: Option<f64>,
+    pub plate_length_m: Option<f64>,
+    /// Immersion: bath composition (phi_p defaults to 0) and temperature.
+    pub bath: Option<RawBath>,
+    pub bath_temperature_c: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBath {
+    pub phi_n: f64,
+    pub phi_p: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]

@@ -80,6 +80,7 @@ pub enum Bc {
     Periodic,
     NoFlux,
     Reservoir,
+    Vapor,
 }
 
 impl Bc {
@@ -88,6 +89,7 @@ impl Bc {
             Bc::Periodic => BC_PERIODIC,
             Bc::NoFlux => BC_NO_FLUX,
             Bc::Reservoir => BC_RESERVOIR,
+            Bc::Vapor => BC_VAPOR,
         }
     }
 }
@@ -99,12 +101,23 @@ pub struct Stage {
     /// x_min, x_max, y_min, y_max, z_min (top), z_max (back).
     pub boundary: [Bc; 6],
     pub reservoir: Option<[f64; 2]>,
+    /// Vapour exposure (kind = "vapor"): the air and the uptake law it gives.
+    pub vapor: Option<VaporStage>,
+    /// Immersion (kind = "immersion"): bath temperature, recorded with the run
+    /// (the model's χ do not depend on temperature yet).
+    pub bath_temperature_c: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VaporStage {
+    pub air: crate::process::AirConditions,
+    pub uptake: crate::process::WaterUptake,
 }
 
 impl Stage {
-    /// True when no face exchanges mass with a reservoir.
+    /// True when no face exchanges mass with the outside.
     pub fn is_closed(&self) -> bool {
-        !self.boundary.contains(&Bc::Reservoir)
+        !self.boundary.iter().any(|b| matches!(b, Bc::Reservoir | Bc::Vapor))
     }
 }
 
@@ -187,7 +200,8 @@ fn bc(v: &V, key: &str, s: &str) -> Result<Bc, SceneError> {
         "periodic" => Ok(Bc::Periodic),
         "no_flux" => Ok(Bc::NoFlux),
         "reservoir" => Ok(Bc::Reservoir),
-        other => Err(v.bad(key, format!("\"{other}\""), "must be \"periodic\", \"no_flux\" or \"reservoir\"")),
+        "vapor" => Ok(Bc::Vapor),
+        other => Err(v.bad(key, format!("\"{other}\""), "must be \"periodic\", \"no_flux\", \"reservoir\" or \"vapor\"")),
     }
 }
 
@@ -305,23 +319,51 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
     let mut stages = Vec::new();
     for (k, s) in raw.stages.iter().enumerate() {
         let key = |name: &str| format!("stages.{k}.{name}");
-        if s.kind != "anneal" {
-            return Err(v.bad(&key("kind"), format!("\"{}\"", s.kind), "must be \"anneal\" (vapour exposure, immersion and cooling stages are not available yet)"));
+        let kind = s.kind.as_str();
+        if !["anneal", "vapor", "immersion"].contains(&kind) {
+            return Err(v.bad(&key("kind"), format!("\"{kind}\""), "must be \"anneal\", \"vapor\" or \"immersion\" (cooling stages are not available yet)"));
+        }
+        if kind != "anneal" && !ternary {
+            return Err(v.bad(&key("kind"), format!("\"{kind}\""), "vapour and immersion stages need model.kind = \"ternary\""));
         }
         let duration_s = v.positive(&key("duration_s"), s.duration_s)?;
+        let only = |name: &str, present: bool, owner: &str| -> Result<(), SceneError> {
+            if present && kind != owner {
+                return Err(v.bad(&key(name), "(set)", &format!("applies only to kind = \"{owner}\" stages")));
+            }
+            Ok(())
+        };
+        only("air_temperature_c", s.air_temperature_c.is_some(), "vapor")?;
+        only("relative_humidity", s.relative_humidity.is_some(), "vapor")?;
+        only("air_velocity_m_s", s.air_velocity_m_s.is_some(), "vapor")?;
+        only("plate_length_m", s.plate_length_m.is_some(), "vapor")?;
+        only("bath", s.bath.is_some(), "immersion")?;
+        only("bath_temperature_c", s.bath_temperature_c.is_some(), "immersion")?;
         let b = &s.boundary;
+        let top_default = match kind {
+            "vapor" => "vapor",
+            "immersion" => "reservoir",
+            _ => "no_flux",
+        };
         let pick = |face: Option<&String>, axis: Option<&String>, default: &str| face.or(axis).cloned().unwrap_or_else(|| default.to_string());
         let names = [
             pick(b.x_min.as_ref(), b.x.as_ref(), "periodic"),
             pick(b.x_max.as_ref(), b.x.as_ref(), "periodic"),
             pick(b.y_min.as_ref(), b.y.as_ref(), "periodic"),
             pick(b.y_max.as_ref(), b.y.as_ref(), "periodic"),
-            pick(b.z_min.as_ref(), None, "no_flux"),
+            pick(b.z_min.as_ref(), None, top_default),
             pick(b.z_max.as_ref(), None, "no_flux"),
         ];
         let mut boundary = [Bc::Periodic; 6];
         for f in 0..6 {
-            boundary[f] = bc(&v, &key(&format!("boundary.{}", FACE_KEYS[f])), &names[f])?;
+            let face_key = key(&format!("boundary.{}", FACE_KEYS[f]));
+            boundary[f] = bc(&v, &face_key, &names[f])?;
+            if boundary[f] == Bc::Vapor && (f != 4 || kind != "vapor") {
+                return Err(v.bad(&face_key, "\"vapor\"", "only the top face (z_min) of a kind = \"vapor\" stage can be a vapour face"));
+            }
+        }
+        if kind == "vapor" && boundary[4] != Bc::Vapor {
+            return Err(v.bad(&key("boundary.z_min"), format!("\"{}\"", names[4]), "a vapour stage blows air on the top face: z_min must be \"vapor\""));
         }
         for axis in 0..3 {
             let (lo, hi) = (boundary[2 * axis], boundary[2 * axis + 1]);
@@ -333,6 +375,18 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
                 ));
             }
         }
+        let bath = match &s.bath {
+            Some(bt) => {
+                let n = v.range(&key("bath.phi_n"), bt.phi_n, 0.0, 1.0)?;
+                let p = v.range(&key("bath.phi_p"), bt.phi_p.unwrap_or(0.0), 0.0, 1.0)?;
+                if p + n > 1.0 {
+                    return Err(v.bad(&key("bath.phi_n"), n, "bath phi_p + phi_n must be <= 1"));
+                }
+                Some([p, n])
+            }
+            None if kind == "immersion" => Some([0.0, 1.0]),
+            None => None,
+        };
         let reservoir = match (&s.reservoir, boundary.contains(&Bc::Reservoir)) {
             (Some(r), _) => {
                 let p = v.range(&key("reservoir.phi_p"), r.phi_p, 0.0, 1.0)?;
@@ -342,10 +396,27 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
                 }
                 Some([p, n])
             }
+            (None, true) if bath.is_some() => bath,
             (None, true) => return Err(v.bad(&key("reservoir"), "(missing)", "a stage with a \"reservoir\" face needs reservoir = { phi_p = .., phi_n = .. }")),
             (None, false) => None,
         };
-        stages.push(Stage { kind: s.kind.clone(), duration_s, boundary, reservoir });
+        let vapor = if kind == "vapor" {
+            let air = crate::process::AirConditions {
+                temperature_c: v.range(&key("air_temperature_c"), v.need(&key("air_temperature_c"), s.air_temperature_c, "required for a vapour stage: air temperature in °C")?, 0.0, 100.0)?,
+                relative_humidity: v.range(&key("relative_humidity"), v.need(&key("relative_humidity"), s.relative_humidity, "required for a vapour stage: relative humidity in %")?, 0.0, 100.0)?,
+                velocity_m_s: v.range(&key("air_velocity_m_s"), v.need(&key("air_velocity_m_s"), s.air_velocity_m_s, "required for a vapour stage: air velocity in m/s")?, 1e-3, 50.0)?,
+                plate_length_m: v.range(&key("plate_length_m"), s.plate_length_m.unwrap_or(0.1), 1e-3, 10.0)?,
+            };
+            let uptake = crate::process::water_uptake(&air);
+            if uptake.reynolds > 5e5 {
+                return Err(v.bad(&key("air_velocity_m_s"), air.velocity_m_s, &format!("gives Re = {:.3e} along plate_length_m = {}: the laminar boundary-layer law holds below 5e5", uptake.reynolds, air.plate_length_m)));
+            }
+            Some(VaporStage { air, uptake })
+        } else {
+            None
+        };
+        let bath_temperature_c = s.bath_temperature_c.map(|t| v.range(&key("bath_temperature_c"), t, 0.0, 100.0)).transpose()?;
+        stages.push(Stage { kind: kind.to_string(), duration_s, boundary, reservoir, vapor, bath_temperature_c });
     }
 
     let o = &raw.outputs;
@@ -468,6 +539,11 @@ impl Config {
                 p.phi_min = 1e-6;
                 p.n_p = 1.0;
             }
+        }
+        if let Some(vs) = &stage.vapor {
+            // µm/s → model length per model time.
+            let k = vs.uptake.k_volume_um_s * self.units.time_s / self.units.length_um;
+            p.vap = [k as f32, vs.uptake.air_activity as f32, 0.0, 0.0];
         }
         if let Some([rp, rn]) = stage.reservoir {
             let c = [rp as f32, rn as f32];

@@ -8,6 +8,7 @@ use bytemuck::{Pod, Zeroable};
 pub const BC_PERIODIC: u32 = 0;
 pub const BC_NO_FLUX: u32 = 1;
 pub const BC_RESERVOIR: u32 = 2;
+pub const BC_VAPOR: u32 = 3;
 
 pub const MODEL_TERNARY: u32 = 0;
 pub const MODEL_DOUBLE_WELL: u32 = 1;
@@ -57,8 +58,10 @@ pub struct Params {
     pub cell_volume: f32,
     /// Reservoir (phi_p, phi_n, mu_p, mu_n).
     pub res: [f32; 4],
+    /// Vapour face: (k in model length per model time, air non-solvent activity, 0, 0).
+    pub vap: [f32; 4],
 }
-const _: () = assert!(std::mem::size_of::<Params>() == 160);
+const _: () = assert!(std::mem::size_of::<Params>() == 176);
 
 impl Params {
     /// Boundary code of face `f` (0 x-, 1 x+, 2 y-, 3 y+, 4 z-, 5 z+).

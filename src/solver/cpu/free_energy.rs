@@ -40,6 +40,22 @@ pub fn bulk_mu(p: &Params, c: [f32; 2]) -> [f32; 2] {
     [mp, mn]
 }
 
+/// ln of the non-solvent activity (Flory–Huggins, solvent and non-solvent of
+/// equal molar volume).
+pub fn ln_activity_n(p: &Params, c: [f32; 2]) -> f32 {
+    let (pp, n) = (c[0], c[1]);
+    let s = 1.0 - pp - n;
+    guard(p, n).ln() + 1.0 - n - s - pp / p.n_p + (p.chi_sn * s + p.chi_pn * pp) * (s + pp) - p.chi_ps * s * pp
+}
+
+/// ln of the solvent activity (twin of the formula in docs/model.md; used by tests
+/// and the host).
+pub fn ln_activity_s(p: &Params, c: [f32; 2]) -> f32 {
+    let (pp, n) = (c[0], c[1]);
+    let s = 1.0 - pp - n;
+    guard(p, s).ln() + 1.0 - s - n - pp / p.n_p + (p.chi_ps * pp + p.chi_sn * n) * (pp + n) - p.chi_pn * pp * n
+}
+
 /// Hessian of f as (H_pp, H_nn, H_pn).
 pub fn hessian(p: &Params, c: [f32; 2]) -> [f32; 3] {
     if p.model == MODEL_DOUBLE_WELL {
@@ -153,6 +169,18 @@ mod tests {
             assert!((hpp - h[0]).abs() < 0.02 * h[0].abs().max(1.0));
             assert!((hpn - h[2]).abs() < 0.02 * h[2].abs().max(1.0));
         }
+    }
+
+    #[test]
+    fn activities_are_consistent_with_the_exchange_potential() {
+        let p = ternary();
+        for c in [[0.2f32, 0.1f32], [0.3, 0.3], [0.1, 0.05]] {
+            // The exchange potential df/dphi_N is mu_N - mu_S for equal molar volumes.
+            let d = ln_activity_n(&p, c) - ln_activity_s(&p, c);
+            assert!((d - bulk_mu(&p, c)[1]).abs() < 1e-5, "{c:?}: {d} vs {}", bulk_mu(&p, c)[1]);
+        }
+        // Pure non-solvent has activity 1.
+        assert!(ln_activity_n(&p, [0.0, 1.0]).abs() < 1e-5);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::params::*;
 /// Neighbour lookups return a voxel index >= 0, or one of these.
 pub const WALL: i64 = -1;
 pub const RESERVOIR: i64 = -2;
+pub const VAPOR: i64 = -3;
 
 /// Voxels handled by one rayon task.
 pub(crate) const CHUNK: usize = 4096;
@@ -35,6 +36,7 @@ pub fn neighbor(p: &Params, c: [u32; 3], face: usize) -> i64 {
         match p.bc_code(face) {
             BC_PERIODIC => c[axis] = (c[axis] + n[axis]) % n[axis],
             BC_RESERVOIR => return RESERVOIR,
+            BC_VAPOR => return VAPOR,
             _ => return WALL,
         }
     }

@@ -1,7 +1,7 @@
 //! Twin of `shaders/update.wgsl`.
 
-use super::free_energy::{chol2, mobility};
-use super::{coords, noise2, neighbor, CHUNK, WALL};
+use super::free_energy::{chol2, ln_activity_n, mobility};
+use super::{coords, neighbor, noise2, CHUNK, VAPOR, WALL};
 use crate::solver::params::{Params, StepInfo};
 use rayon::prelude::*;
 
@@ -19,6 +19,11 @@ pub fn update(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], out: 
             for f in 0..6 {
                 let j = neighbor(p, pos, f);
                 if j == WALL {
+                    continue;
+                }
+                if j == VAPOR {
+                    let a_surf = ln_activity_n(p, c).min(10.0).exp();
+                    div[1] += p.vap[0] * (p.vap[1] - a_surf) * p.h;
                     continue;
                 }
                 let (cn, mn) = if j >= 0 {

@@ -1,0 +1,108 @@
+//! Vapour exposure and immersion stages: boundary conditions and flux conservation.
+
+mod common;
+use common::*;
+use phasecast::scene::Bc;
+use phasecast::solver::cpu::free_energy::ln_activity_n;
+
+const VAPOR: &[&str] = &[
+    "stages.0.kind=\"vapor\"",
+    "stages.0.boundary={ x = \"periodic\", y = \"periodic\" }",
+    "stages.0.air_temperature_c=25",
+    "stages.0.relative_humidity=50",
+    "stages.0.air_velocity_m_s=1.0",
+];
+
+#[test]
+fn stage_kinds_set_their_top_face() {
+    let cfg = ternary_scene(8, "no_flux", 0.0, VAPOR);
+    let st = &cfg.stages[0];
+    assert_eq!(st.boundary[4], Bc::Vapor);
+    assert_eq!(st.boundary[5], Bc::NoFlux, "the substrate stays no-flux");
+    assert!(!st.is_closed());
+    let v = st.vapor.as_ref().unwrap();
+    assert!((v.uptake.air_activity - 0.5).abs() < 1e-12);
+    let p = cfg.params(st);
+    assert!(p.vap[0] > 0.0 && (p.vap[1] - 0.5).abs() < 1e-6);
+
+    let cfg = ternary_scene(8, "no_flux", 0.0, &["stages.0.kind=\"immersion\"", "stages.0.boundary={ x = \"periodic\", y = \"periodic\" }", "stages.0.bath={ phi_n = 0.9 }"]);
+    let st = &cfg.stages[0];
+    assert_eq!(st.boundary[4], Bc::Reservoir);
+    assert_eq!(st.reservoir, Some([0.0, 0.9]));
+}
+
+#[test]
+fn stage_keys_are_validated_by_name() {
+    let text = include_str!("../scenes/quickstart.toml");
+    let load = |o: &[&str]| phasecast::scene::load_str("q.toml", text, &o.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let e = load(&["stages.0.kind=\"vapor\"", "stages.0.boundary={}"]).unwrap_err().to_string();
+    assert!(e.contains("`stages.0.air_temperature_c`") && e.contains("required"), "{e}");
+    let e = load(&["stages.0.relative_humidity=40"]).unwrap_err().to_string();
+    assert!(e.contains("`stages.0.relative_humidity`") && e.contains("\"vapor\""), "{e}");
+    let e = load(&["stages.0.boundary.z_max=\"vapor\""]).unwrap_err().to_string();
+    assert!(e.contains("`stages.0.boundary.z_max`") && e.contains("top face"), "{e}");
+    let e = load(&["stages.0.kind=\"vapor\"", "stages.0.boundary={}", "stages.0.air_temperature_c=25", "stages.0.relative_humidity=140", "stages.0.air_velocity_m_s=1"]).unwrap_err().to_string();
+    assert!(e.contains("`stages.0.relative_humidity`") && e.contains("between 0 and 100"), "{e}");
+    let e = load(&["stages.0.kind=\"cooling\""]).unwrap_err().to_string();
+    assert!(e.contains("`stages.0.kind`") && e.contains("not available yet"), "{e}");
+}
+
+/// The non-solvent that enters equals the integral of the surface flux, step by step.
+#[test]
+fn vapour_uptake_equals_the_flux_integral() {
+    let cfg = ternary_scene(12, "no_flux", 0.0, &[&VAPOR[..], &["initial.phi_n=0.05"]].concat());
+    let p = cfg.params(&cfg.stages[0]);
+    let (mut b, dt) = start(&cfg, cpu_backend(&p), 0.5);
+    let top = (p.nx * p.ny) as usize;
+    let mut expected = 0.0f64;
+    let phi0 = b.download();
+    let n0: f64 = phi0.iter().map(|c| c[1] as f64).sum();
+    let p0: f64 = phi0.iter().map(|c| c[0] as f64).sum();
+    for k in 0..60 {
+        let phi = b.download();
+        for c in &phi[..top] {
+            let a = (ln_activity_n(&p, *c).min(10.0) as f64).exp();
+            expected += dt * p.vap[0] as f64 * (p.vap[1] as f64 - a) / p.h as f64;
+        }
+        b.advance(&steps(&p, k, 1, dt));
+    }
+    let phi = b.download();
+    let n1: f64 = phi.iter().map(|c| c[1] as f64).sum();
+    let p1: f64 = phi.iter().map(|c| c[0] as f64).sum();
+    let gained = n1 - n0;
+    eprintln!("non-solvent gained {gained:e}, flux integral {expected:e}");
+    assert!(expected > 0.0, "humid air over a dry-ish film must bring water in");
+    assert!((gained - expected).abs() <= 1e-3 * expected.abs(), "gained {gained} vs flux integral {expected}");
+    assert!((p1 - p0).abs() / p0 < 1e-6, "polymer must not cross the vapour face: {p0} -> {p1}");
+}
+
+#[test]
+fn gpu_and_cpu_agree_on_a_vapour_stage() {
+    let cfg = ternary_scene(16, "no_flux", 0.0, VAPOR);
+    let p = cfg.params(&cfg.stages[0]);
+    let (mut g, dt) = start(&cfg, gpu_backend(&p), 0.5);
+    let (mut c, _) = start(&cfg, cpu_backend(&p), 0.5);
+    let s = steps(&p, 0, 100, dt);
+    g.advance(&s);
+    c.advance(&s);
+    let (a, b) = (g.download(), c.download());
+    let d = a.iter().zip(&b).map(|(x, y)| (x[0] - y[0]).abs().max((x[1] - y[1]).abs())).fold(0.0f32, f32::max);
+    assert!(d <= 1e-6, "GPU and CPU differ by {d}");
+}
+
+#[test]
+fn immersion_pulls_the_top_layer_toward_the_bath() {
+    let cfg = ternary_scene(8, "no_flux", 0.0, &["stages.0.kind=\"immersion\"", "stages.0.boundary={ x = \"periodic\", y = \"periodic\" }"]);
+    let p = cfg.params(&cfg.stages[0]);
+    let (mut b, dt) = start(&cfg, cpu_backend(&p), 0.5);
+    let before = b.download();
+    b.advance(&steps(&p, 0, 400, dt));
+    let after = b.download();
+    let top = (p.nx * p.ny) as usize;
+    let mean = |v: &[[f32; 2]], f: usize| v.iter().map(|c| c[f] as f64).sum::<f64>() / v.len() as f64;
+    let (n_top0, n_top1) = (mean(&before[..top], 1), mean(&after[..top], 1));
+    let (n_bot0, n_bot1) = (mean(&before[before.len() - top..], 1), mean(&after[after.len() - top..], 1));
+    eprintln!("top phi_n {n_top0:.4} -> {n_top1:.4}, bottom {n_bot0:.4} -> {n_bot1:.4}");
+    assert!(n_top1 > n_top0 + 0.05, "the bath must flood the top layer");
+    assert!(n_top1 - n_top0 > 2.0 * (n_bot1 - n_bot0), "non-solvent enters from the top");
+}
