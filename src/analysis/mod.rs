@@ -313,8 +313,11 @@ pub fn analyze(seg: &Volume<u8>, opts: &AnalysisOptions) -> Result<AnalysisRepor
     rep.porosity = n_pore / n;
 
     // Connectivity; keep pore labels for the per-pore sphericity.
-    let pore_cc = label::label(seg, PORE, label::Connectivity::Face6, opts.periodic_xy);
-    let poly_cc = label::label(seg, POLYMER, label::Connectivity::Full26, opts.periodic_xy);
+    // Union–find is sequential: label the two phases side by side.
+    let (pore_cc, poly_cc) = rayon::join(
+        || label::label(seg, PORE, label::Connectivity::Face6, opts.periodic_xy),
+        || label::label(seg, POLYMER, label::Connectivity::Full26, opts.periodic_xy),
+    );
     let conn = |cc: &label::Components, total: f64, c: u32| -> PhaseConnectivity {
         let spanning: u64 = (1..cc.sizes.len())
             .filter(|&i| cc.touches[i] & label::TOP != 0 && cc.touches[i] & label::BOTTOM != 0)
