@@ -40,6 +40,16 @@ fn status_kb(key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds (user + system) used by this process so far.
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is 14th, stime 15th.
+    let rest = stat.rsplit_once(')').map(|r| r.1).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
+    tick(11) + tick(12)
+}
+
 fn full(n: usize) {
     let t = Instant::now();
     let v = membrane(n, 4.0);
@@ -48,11 +58,18 @@ fn full(n: usize) {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let base = status_kb("VmRSS:");
     let t = Instant::now();
+    let c0 = cpu_s();
     let r = analysis::analyze(&v, &AnalysisOptions { periodic_xy: true, ..Default::default() }).unwrap();
     let wall = t.elapsed().as_secs_f64();
+    let cpu = cpu_s() - c0;
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let peak = status_kb("VmHWM:");
     let voxels = (n * n * n) as f64;
-    println!("analyze {n}³: {wall:.2} s wall, {} threads", rayon::current_num_threads());
+    println!(
+        "analyze {n}³: {wall:.2} s wall, {cpu:.2} s CPU (user+sys) on {} threads; load average before/after: {}",
+        rayon::current_num_threads(),
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
     for (k, s) in &r.timings_s {
         println!("  {k:<26} {s:.3} s");
     }

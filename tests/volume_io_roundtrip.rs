@@ -168,3 +168,24 @@ fn numpy_reads_our_npy_if_available() {
         _ => eprintln!("python3 with numpy not available; skipped"),
     }
 }
+
+/// VTK itself (ParaView's reader) reads what we write, when Python with vtk is on the machine.
+#[test]
+fn vtk_reads_our_vti_if_available() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.vti");
+    let v = ramp([2, 3, 4], 0.25);
+    write_vti(&p, &[("phi_p", &v), ("phi_n", &v.map(|x| 2.0 * x))]).unwrap();
+    let script = format!(
+        "import vtk\nfrom vtk.util.numpy_support import vtk_to_numpy\nr=vtk.vtkXMLImageDataReader()\nr.SetFileName('{}')\nr.Update()\nim=r.GetOutput()\na=vtk_to_numpy(im.GetCellData().GetArray('phi_n'))\nprint(im.GetDimensions(), im.GetSpacing()[0], a.shape[0], a[23])",
+        p.display()
+    );
+    match std::process::Command::new("python3").args(["-c", &script]).output() {
+        Ok(o) if o.status.success() => {
+            let s = String::from_utf8_lossy(&o.stdout);
+            // 4×3×2 cells → 5×4×3 points; last cell value 2 × (23 × 0.25 − 3) = 5.5.
+            assert_eq!(s.trim(), "(5, 4, 3) 0.25 24 5.5");
+        }
+        _ => eprintln!("python3 with vtk not available; skipped"),
+    }
+}

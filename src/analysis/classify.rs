@@ -123,9 +123,28 @@ pub fn classify(f: &Features) -> Structure {
     scores.insert("spherical_particle".to_string(), open * bp);
     scores.insert("cellular".to_string(), open * bv);
     scores.insert("percolation".to_string(), open * (1.0 - bp.max(bv)));
-    let class = scores.iter().max_by(|a, b| a.1.total_cmp(b.1)).map(|(k, _)| k.clone()).unwrap_or_default();
+    // Highest score; ties go to the first in the order percolation, spherical_particle,
+    // cellular, non_porous.
+    let order = ["percolation", "spherical_particle", "cellular", "non_porous"];
+    let class = order
+        .iter()
+        .copied()
+        .fold(None::<(&str, f64)>, |best, k| match best {
+            Some((_, b)) if b >= scores[k] => best,
+            _ => Some((k, scores[k])),
+        })
+        .map(|(k, _)| k.to_string())
+        .unwrap_or_default();
 
     let mut reasons = Vec::new();
+    let mut ranked: Vec<(&String, &f64)> = scores.iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(a.1));
+    if ranked.len() > 1 && ranked[0].1 - ranked[1].1 < 0.1 {
+        reasons.push(format!(
+            "the structure lies between {} ({:.2}) and {} ({:.2}); the first is reported",
+            ranked[0].0, ranked[0].1, ranked[1].0, ranked[1].1
+        ));
+    }
     reasons.push(format!(
         "porosity {:.0} %; {:.0} % of the pore volume is connected from the top face to the bottom face{}",
         100.0 * f.porosity,

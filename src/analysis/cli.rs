@@ -123,3 +123,31 @@ fn default_out(volume: &Path) -> PathBuf {
         volume.with_file_name(format!("{stem}_analysis"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: AnalyzeArgs,
+    }
+
+    #[test]
+    fn flags_parse() {
+        Wrap::command().debug_assert();
+        let w = Wrap::try_parse_from([
+            "analyze", "v.raw", "--shape", "4,5,6", "--dtype", "u16", "--voxel-um", "0.1", "--pore-value", "high", "--periodic-xy", "true",
+            "--threshold", "0.4", "--json",
+        ])
+        .unwrap();
+        assert_eq!(w.args.shape, Some([4, 5, 6]));
+        assert_eq!(w.args.dtype, Some(RawDtype::U16));
+        assert_eq!(w.args.pore_value, PoreValue::High);
+        assert_eq!(w.args.periodic_xy, Some(true));
+        assert!(Wrap::try_parse_from(["analyze", "v.raw", "--shape", "4,5"]).is_err());
+        assert!(Wrap::try_parse_from(["analyze", "v.raw", "--dtype", "f64"]).is_err());
+    }
+}

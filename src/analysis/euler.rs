@@ -39,12 +39,23 @@ pub fn euler_characteristic(mask: &Volume<u8>, phase: u8, conn: Connectivity, pe
         .into_par_iter()
         .map(|z| {
             let mut chi = 0i64;
+            let interior_z = z >= 1 && z < nz as i64;
             for y in 0..wy {
                 for x in 0..wx {
                     let mut b = [false; 8];
-                    for (k, v) in b.iter_mut().enumerate() {
-                        let (dz, dy, dx) = ((k >> 2) as i64, ((k >> 1) & 1) as i64, (k & 1) as i64);
-                        *v = at(z - 1 + dz, y - 1 + dy, x - 1 + dx);
+                    if interior_z && y >= 1 && y < ny as i64 && x >= 1 && x < nx as i64 {
+                        // Fast path: all eight voxels inside, no wrapping.
+                        let base = mask.idx((z - 1) as usize, (y - 1) as usize, (x - 1) as usize);
+                        let (sy, sz) = (nx, nx * ny);
+                        for (k, v) in b.iter_mut().enumerate() {
+                            let o = (k >> 2) * sz + ((k >> 1) & 1) * sy + (k & 1);
+                            *v = mask.data[base + o] == phase;
+                        }
+                    } else {
+                        for (k, v) in b.iter_mut().enumerate() {
+                            let (dz, dy, dx) = ((k >> 2) as i64, ((k >> 1) & 1) as i64, (k & 1) as i64);
+                            *v = at(z - 1 + dz, y - 1 + dy, x - 1 + dx);
+                        }
                     }
                     chi += window_contribution(&b, conn);
                 }
@@ -54,16 +65,14 @@ pub fn euler_characteristic(mask: &Volume<u8>, phase: u8, conn: Connectivity, pe
         .sum()
 }
 
-/// Contribution of one 2×2×2 window. For 26: the window's centre is a lattice vertex;
-/// it owns that vertex, the 3 edges, 3 faces and 1 cube that run from it toward +z/+y/+x
-/// are counted by their own windows, so here we count: vertex (any of 8) − the 3 edges
-/// leaving the vertex toward −… Instead of splitting cells between windows, use the
-/// standard equivalent: each cell of the complex is counted once in the window where
-/// it is the "top-right" cell. Implemented with the dual form below.
+/// Contribution of one 2×2×2 window (voxels z-1..=z, y-1..=y, x-1..=x, index
+/// k = dz·4 + dy·2 + dx). Every cell of the complex is counted in exactly one window:
+/// the one whose corner voxel (1,1,1) is the cell's largest-index voxel (6-connected,
+/// dual complex) or whose centre is the cell's lowest lattice vertex (26-connected,
+/// primal complex).
 fn window_contribution(b: &[bool; 8], conn: Connectivity) -> i64 {
-    // Index k = dz*4 + dy*2 + dx. Cells owned by this window (dual, 6-connected form):
-    // voxel (1,1,1); edges from (1,1,1) toward −x, −y, −z; squares in the three planes
-    // containing (1,1,1) and its −… neighbours; the whole 2×2×2 cube.
+    // Cells owned (dual, 6-connected form): voxel (1,1,1); the edges from it toward
+    // −x, −y, −z; the squares in the three planes through it toward −; the 2×2×2 cube.
     let v = |dz: usize, dy: usize, dx: usize| b[dz * 4 + dy * 2 + dx];
     match conn {
         Connectivity::Face6 => {

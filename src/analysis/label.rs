@@ -151,13 +151,11 @@ pub fn label(mask: &Volume<u8>, phase: u8, conn: Connectivity, periodic_xy: bool
             }
         }
     }
-    // Relabel roots to 1..=k.
-    let mut id_of_root = vec![0u32; 0];
+    // Relabel roots to 1..=k. A root is the smallest index of its set, so raster order
+    // meets it before any other member and its id is already in `labels`.
     let mut sizes = vec![0u64];
     let mut touches = vec![0u8];
     let mut labels = vec![0u32; n];
-    let mut root_map: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
-    let _ = &mut id_of_root;
     for z in 0..nz {
         for y in 0..ny {
             for x in 0..nx {
@@ -165,12 +163,14 @@ pub fn label(mask: &Volume<u8>, phase: u8, conn: Connectivity, periodic_xy: bool
                 if mask.data[i] != phase {
                     continue;
                 }
-                let r = find(&mut p, i as u32);
-                let id = *root_map.entry(r).or_insert_with(|| {
+                let r = find(&mut p, i as u32) as usize;
+                let id = if r == i {
                     sizes.push(0);
                     touches.push(0);
                     (sizes.len() - 1) as u32
-                });
+                } else {
+                    labels[r]
+                };
                 labels[i] = id;
                 sizes[id as usize] += 1;
                 let mut t = 0;
@@ -188,4 +188,76 @@ pub fn label(mask: &Volume<u8>, phase: u8, conn: Connectivity, periodic_xy: bool
         }
     }
     Components { labels, sizes, touches }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Component sizes against a plain flood fill, on random masks.
+    #[test]
+    fn matches_flood_fill() {
+        let mut seed = 7u64;
+        for case in 0..8 {
+            let shape = [5 + case % 3, 6, 7 + case % 2];
+            let n: usize = shape.iter().product();
+            let data = (0..n)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    ((seed >> 33) % 10 < 5) as u8
+                })
+                .collect();
+            let m = Volume::from_vec(shape, 1.0, data).unwrap();
+            for conn in [Connectivity::Face6, Connectivity::Full26] {
+                for periodic in [false, true] {
+                    let c = label(&m, 1, conn, periodic);
+                    let mut seen = vec![false; n];
+                    let mut sizes = Vec::new();
+                    let [nz, ny, nx] = shape;
+                    for s in 0..n {
+                        if m.data[s] != 1 || seen[s] {
+                            continue;
+                        }
+                        let mut stack = vec![s];
+                        seen[s] = true;
+                        let mut size = 0u64;
+                        while let Some(i) = stack.pop() {
+                            size += 1;
+                            assert_eq!(c.labels[i], c.labels[s]);
+                            let (z, y, x) = ((i / (ny * nx)) as i64, ((i / nx) % ny) as i64, (i % nx) as i64);
+                            for dz in -1i64..=1 {
+                                for dy in -1i64..=1 {
+                                    for dx in -1i64..=1 {
+                                        let k = dz.abs() + dy.abs() + dx.abs();
+                                        if k == 0 || (conn == Connectivity::Face6 && k > 1) {
+                                            continue;
+                                        }
+                                        let zz = z + dz;
+                                        let (mut yy, mut xx) = (y + dy, x + dx);
+                                        if zz < 0 || zz >= nz as i64 {
+                                            continue;
+                                        }
+                                        if periodic {
+                                            yy = yy.rem_euclid(ny as i64);
+                                            xx = xx.rem_euclid(nx as i64);
+                                        } else if yy < 0 || yy >= ny as i64 || xx < 0 || xx >= nx as i64 {
+                                            continue;
+                                        }
+                                        let j = (zz as usize * ny + yy as usize) * nx + xx as usize;
+                                        if m.data[j] == 1 && !seen[j] {
+                                            seen[j] = true;
+                                            stack.push(j);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        assert_eq!(c.sizes[c.labels[s] as usize], size);
+                        sizes.push(size);
+                    }
+                    assert_eq!(c.count(), sizes.len(), "{conn:?} periodic={periodic}");
+                }
+            }
+        }
+    }
 }

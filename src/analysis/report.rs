@@ -121,21 +121,27 @@ fn plot_psd(r: &AnalysisReport) -> Result<Vec<u8>> {
         root.fill(&WHITE)?;
         let series = [("pore", &r.local_thickness_um.pore, BLUE), ("polymer", &r.local_thickness_um.polymer, RED)];
         let xmax = series.iter().filter_map(|(_, t, _)| t.bin_edges_um.last().copied()).fold(0.0, f64::max).max(1e-9);
-        let ymax = series.iter().flat_map(|(_, t, _)| t.volume_fraction.iter().copied()).fold(0.0, f64::max).max(1e-9);
+        // Each phase has its own bins; plot fraction per µm so the curves compare.
+        let density = |t: &super::ThicknessStats| -> Vec<(f64, f64)> {
+            t.volume_fraction
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    let w = t.bin_edges_um[i + 1] - t.bin_edges_um[i];
+                    ((t.bin_edges_um[i] + t.bin_edges_um[i + 1]) / 2.0, if w > 0.0 { v / w } else { 0.0 })
+                })
+                .collect()
+        };
+        let ymax = series.iter().flat_map(|(_, t, _)| density(t)).map(|p| p.1).fold(0.0, f64::max).max(1e-9);
         let mut chart = ChartBuilder::on(&root)
             .caption("Local thickness distribution (volume weighted)", ("sans-serif", 24))
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(60)
             .build_cartesian_2d(0.0..xmax * 1.02, 0.0..ymax * 1.1)?;
-        chart.configure_mesh().x_desc("local thickness (diameter), µm").y_desc("volume fraction per bin").label_style(("sans-serif", 16)).draw()?;
+        chart.configure_mesh().x_desc("local thickness (diameter), µm").y_desc("volume fraction per µm").label_style(("sans-serif", 16)).draw()?;
         for (name, t, color) in series {
-            let pts: Vec<(f64, f64)> = t
-                .volume_fraction
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| ((t.bin_edges_um[i] + t.bin_edges_um[i + 1]) / 2.0, v))
-                .collect();
+            let pts = density(t);
             chart
                 .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
                 .label(format!("{name} (mean {} µm)", fmt(t.mean, 3)))

@@ -4,8 +4,9 @@
 //!
 //! Balls are centred on phase voxels with radius r = EDT (distance to the nearest
 //! other-phase voxel centre); a ball covers voxel x when |x − c| < r, and its diameter
-//! is 2r (in voxels). The result is exact: a centre is skipped only when its ball lies
-//! inside a neighbour's ball (r' ≥ r + |c − c'|), which can never change a maximum.
+//! is 2r (in voxels). The result is exact: a centre is skipped only when its set of
+//! voxels lies inside a 26-neighbour's ball of at least its radius (checked exactly on
+//! the lattice, see `ContainmentTable`), which can never change a maximum.
 //! The remaining balls are painted slice by slice in parallel (each output z slice
 //! is owned by one task, so there are no write conflicts), largest ball first, row
 //! spans at a time against a bitmask of voxels already painted.
@@ -126,6 +127,8 @@ struct Centre {
 /// Phase voxels whose ball is not inside a 26-neighbour's ball.
 fn maximal_centres(d2: &Volume<f32>, periodic_xy: bool) -> Vec<Centre> {
     let [nz, ny, nx] = d2.shape;
+    let r2max = d2.data.iter().fold(0f32, |a, &b| a.max(b)) as u32;
+    let table = ContainmentTable::new(r2max.min(TABLE_R2_MAX));
     let per_z: Vec<Vec<Centre>> = (0..nz)
         .into_par_iter()
         .map(|z| {
@@ -161,10 +164,7 @@ fn maximal_centres(d2: &Volume<f32>, periodic_xy: bool) -> Vec<Centre> {
                                 }
                                 let r2n = d2.get(zz as usize, yy as usize, xx as usize) as i64;
                                 let s2 = dz * dz + dy * dy + dx * dx;
-                                // Ball c inside ball c' ⇔ r' ≥ r + s ⇔ A = r'² − r² − s² ≥ 0
-                                // and A² ≥ 4r²s²: exact in integers.
-                                let a = r2n - r2 as i64 - s2;
-                                if a >= 0 && (a as i128) * (a as i128) >= 4 * (r2 as i128) * (s2 as i128) {
+                                if r2n >= r2 as i64 && table.contained(r2 as u32, s2 as usize, r2n as u32) {
                                     covered = true;
                                     break 'n;
                                 }
@@ -180,6 +180,69 @@ fn maximal_centres(d2: &Volume<f32>, periodic_xy: bool) -> Vec<Centre> {
         })
         .collect();
     per_z.into_iter().flatten().collect()
+}
+
+/// Largest r² for which the discrete containment table is built (r ≤ 100 voxels);
+/// larger balls use the continuous test.
+const TABLE_R2_MAX: u32 = 10_000;
+
+/// Discrete ball containment: the voxels {x : |x − c|² < r²} lie inside
+/// {x : |x − c'|² < r'²} exactly when r'² > M(r², c' − c) = max over the first ball
+/// of |x − c'|². M depends on the offset only through its class (face, edge or corner
+/// neighbour), by the symmetry of the lattice ball. This is much weaker a demand than
+/// the continuous r' ≥ r + |c' − c|, which holds only along the exact EDT gradient.
+struct ContainmentTable {
+    /// `m[s2 - 1][r2]` for offsets with |o|² = s2 ∈ {1, 2, 3}.
+    m: [Vec<i64>; 3],
+}
+
+impl ContainmentTable {
+    fn new(r2max: u32) -> Self {
+        let r2max = r2max as i64;
+        let r = (r2max as f64).sqrt().ceil() as i64 + 1;
+        let mut best = [vec![i64::MIN; r2max as usize + 2], vec![i64::MIN; r2max as usize + 2], vec![i64::MIN; r2max as usize + 2]];
+        for z in -r..=r {
+            for y in -r..=r {
+                for x in -r..=r {
+                    let q = x * x + y * y + z * z;
+                    if q > r2max {
+                        continue;
+                    }
+                    // |x − o|² maximised over the sign/permutation class of o.
+                    let (a, b, c) = (x.abs(), y.abs(), z.abs());
+                    let mut s = [a, b, c];
+                    s.sort_unstable_by(|p, q| q.cmp(p));
+                    for (k, f) in [q + 2 * s[0] + 1, q + 2 * (s[0] + s[1]) + 2, q + 2 * (s[0] + s[1] + s[2]) + 3].into_iter().enumerate() {
+                        let e = &mut best[k][q as usize];
+                        *e = (*e).max(f);
+                    }
+                }
+            }
+        }
+        // Prefix maxima: M(r2) = max over points with |x|² < r2.
+        let m = best.map(|b| {
+            let mut out = vec![i64::MIN; b.len()];
+            let mut run = i64::MIN;
+            for r2 in 1..b.len() {
+                run = run.max(b[r2 - 1]);
+                out[r2] = run;
+            }
+            out
+        });
+        ContainmentTable { m }
+    }
+
+    /// Is the ball (r2) at offset class s2 inside the neighbour's ball (r2n)?
+    fn contained(&self, r2: u32, s2: usize, r2n: u32) -> bool {
+        let t = &self.m[s2 - 1];
+        if (r2 as usize) < t.len() {
+            (r2n as i64) > t[r2 as usize]
+        } else {
+            // Continuous test r' ≥ r + s, exact in integers: A = r'² − r² − s² ≥ 0, A² ≥ 4r²s².
+            let a = r2n as i64 - r2 as i64 - s2 as i64;
+            a >= 0 && (a as i128) * (a as i128) >= 4 * (r2 as i128) * (s2 as i128)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -226,6 +289,70 @@ mod tests {
                         }
                         assert_eq!(lt.get(z, y, x), best, "at {z},{y},{x} periodic={periodic}");
                     }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    /// The table against direct enumeration.
+    #[test]
+    fn containment_table_matches_enumeration() {
+        let t = ContainmentTable::new(200);
+        for r2 in 1..200u32 {
+            for (k, o) in [(1i64, 0i64, 0i64), (1, 1, 0), (1, 1, 1)].into_iter().enumerate() {
+                let r = (r2 as f64).sqrt().ceil() as i64;
+                let mut m = i64::MIN;
+                for z in -r..=r {
+                    for y in -r..=r {
+                        for x in -r..=r {
+                            if x * x + y * y + z * z < r2 as i64 {
+                                m = m.max((x - o.0).pow(2) + (y - o.1).pow(2) + (z - o.2).pow(2));
+                            }
+                        }
+                    }
+                }
+                assert_eq!(t.m[k][r2 as usize], m, "r2 {r2} class {k}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod grf_tests {
+    use super::*;
+    use crate::analysis::synthetic::{gaussian_random_field, level_set};
+
+    /// Brute force on a smooth random structure with radii up to ~6 voxels, where the
+    /// containment table prunes most centres.
+    #[test]
+    fn exact_on_a_random_field() {
+        for (seed, p) in [(1u64, 0.5), (2, 0.7)] {
+            let m = level_set(&gaussian_random_field([20, 22, 24], 2.5, seed), p);
+            for periodic in [false, true] {
+                let d2 = edt_squared(&m, 1, periodic);
+                let lt = local_thickness_from_edt2(&d2, periodic);
+                let [_, ny, nx] = m.shape;
+                let cs: Vec<(usize, usize, usize, f32)> = (0..m.len())
+                    .filter(|&i| d2.data[i] > 0.0)
+                    .map(|i| (i / (ny * nx), (i / nx) % ny, i % nx, d2.data[i]))
+                    .collect();
+                let w = |a: usize, b: usize, n: usize| {
+                    let d = a.abs_diff(b);
+                    if periodic { d.min(n - d) } else { d }
+                };
+                for i in (0..m.len()).filter(|&i| m.data[i] == 1) {
+                    let (z, y, x) = (i / (ny * nx), (i / nx) % ny, i % nx);
+                    let best = cs
+                        .iter()
+                        .filter(|c| ((w(x, c.2, nx).pow(2) + w(y, c.1, ny).pow(2) + z.abs_diff(c.0).pow(2)) as f32) < c.3)
+                        .map(|c| 2.0 * c.3.sqrt())
+                        .fold(0f32, f32::max);
+                    assert_eq!(lt.data[i], best, "at {z},{y},{x}");
                 }
             }
         }
