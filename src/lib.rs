@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod bench;
 pub mod gpu;
 pub mod lab;
+pub mod pipeline;
 pub mod process;
 pub mod run;
 pub mod scene;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::{analyze, segment, write_outputs, AnalysisOptions, PoreValue};
+use super::{segment, write_outputs, AnalysisOptions, PoreValue};
 use crate::volume_io::{read_volume, RawDtype, RawSpec, ReadOptions};
 
 /// Arguments of `phasecast analyze`.
@@ -54,6 +54,15 @@ pub struct AnalyzeArgs {
     /// Skip the skeletons (faster; the classification then lacks neck ratios).
     #[arg(long)]
     pub no_skeleton: bool,
+    /// Skip the lab measurements (porometry, permeability, SEM images).
+    #[arg(long)]
+    pub no_lab: bool,
+    /// Porometer wetting liquid: ethanol (γ 22.3 mN/m), water (72.0) or porefluid (16).
+    #[arg(long, default_value = "ethanol")]
+    pub fluid: String,
+    /// Real membrane thickness in µm for the water permeability (default: the volume's thickness).
+    #[arg(long, value_name = "UM")]
+    pub thickness_um: Option<f64>,
 }
 
 fn parse_shape(s: &str) -> Result<[usize; 3], String> {
@@ -90,7 +99,18 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
     let seg = segment(&loaded.volume, args.threshold, args.pore_value);
     log::info!("{}: {}", args.volume.display(), seg.how);
     let opts = AnalysisOptions { periodic_xy, polymer_density_g_cm3: args.density, skeleton: !args.no_skeleton, ..Default::default() };
-    let mut report = analyze(&seg.volume, &opts)?;
+    let lab = if args.no_lab {
+        None
+    } else {
+        let fluid = crate::lab::Fluid::by_name(&args.fluid)
+            .with_context(|| format!("--fluid {}: not a porometer liquid; use ethanol, water or porefluid", args.fluid))?;
+        if let Some(t) = args.thickness_um {
+            anyhow::ensure!(t.is_finite() && t > 0.0, "--thickness-um {t}: must be a thickness in µm > 0");
+        }
+        Some(crate::lab::LabOptions { fluid, thickness_um: args.thickness_um, ..Default::default() })
+    };
+    let out = args.out.clone().unwrap_or_else(|| default_out(&args.volume));
+    let mut report = crate::pipeline::measure(&seg.volume, &opts, lab.as_ref(), &out)?;
     report.extra.insert(
         "input".into(),
         serde_json::json!({
@@ -102,7 +122,6 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
             "pore_value": args.pore_value,
         }),
     );
-    let out = args.out.clone().unwrap_or_else(|| default_out(&args.volume));
     write_outputs(&report, &out)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -110,9 +129,38 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
         println!("{}", args.volume.display());
         println!("  segmentation: {}", seg.how);
         report.print_table();
+        print_lab_table(&report.extra);
         println!("  report: {}", out.join("analysis.json").display());
     }
     Ok(())
+}
+
+/// The lab's figures (porometry, permeability, SEM) when they were measured.
+fn print_lab_table(extra: &serde_json::Map<String, serde_json::Value>) {
+    let num = |v: Option<&serde_json::Value>| v.and_then(|x| x.as_f64());
+    let row = |label: &str, v: Option<f64>, unit: &str| match v {
+        Some(x) => println!("  {label:<35}{x:.4} {unit}"),
+        None => println!("  {label:<35}not measured"),
+    };
+    if let Some(p) = extra.get("porometry") {
+        let fluid = p.get("fluid").and_then(|f| f.as_str()).unwrap_or("?");
+        println!("  porometry ({fluid}, ASTM F316)");
+        row("  bubble point diameter", num(p.get("bubble_point_diameter_um")), "µm");
+        row("  bubble point pressure", num(p.get("bubble_point_pressure_kpa")), "kPa");
+        row("  mean-flow diameter", num(p.get("mean_flow_diameter_um")), "µm");
+        row("  max/mean-flow ratio", num(p.get("max_to_mean_ratio")), "");
+    }
+    if let Some(k) = extra.get("permeability") {
+        row("Darcy permeability", num(k.get("darcy_m2")), "m²");
+        row("water permeability", num(k.get("water_l_per_m2_h_atm")), "L/(m²·h·atm)");
+        row("tortuosity", num(k.get("tortuosity")), "");
+    }
+    if let Some(s) = extra.get("sem") {
+        row("SEM pore size internal", num(s.get("internal_pore_size_um")), "µm");
+        row("SEM pore size top / bottom", num(s.get("top_surface_pore_size_um")), "µm (top)");
+        row("", num(s.get("bottom_surface_pore_size_um")), "µm (bottom)");
+        row("top opening ratio", num(s.get("top_opening_ratio")), "");
+    }
 }
 
 fn default_out(volume: &Path) -> PathBuf {

@@ -358,6 +358,8 @@ impl<'a> Driver<'a> {
             "wall_time_s": self.started.elapsed().as_secs_f64(),
             "compute_time_s": self.state.compute_s,
             "voxels": self.cfg.grid.voxels(),
+            "voxel_um": self.cfg.grid.voxel_um,
+            "periodic_xy": self.cfg.stages.last().is_some_and(|s| s.boundary[..4].iter().all(|b| *b == crate::scene::Bc::Periodic)),
             "voxel_updates_per_s": vups,
             "final_fields": self.final_fields,
             "outputs": {
@@ -515,25 +517,21 @@ impl<'a> Driver<'a> {
     }
 }
 
-/// Runs the analysis stage on the final polymer field: `analysis.json` and its
-/// plots in the run folder, the same as `phasecast analyze DIR`.
+/// Runs the analysis stage and the lab measurements on the final polymer
+/// field: `analysis.json`, its plots and the SEM images in the run folder, the
+/// same as `phasecast analyze DIR`.
 fn analysis_hook(cfg: &Config, dir: &Path, phi_p: &Volume<f32>) -> Result<()> {
     use crate::analysis::{self, AnalysisOptions, PoreValue};
     let seg = analysis::segment(phi_p, cfg.analysis.threshold.map(|t| t as f32), PoreValue::Low);
     log::info!("analysis: {}", seg.how);
     let periodic_xy = cfg.stages.last().is_some_and(|s| s.boundary[..4].iter().all(|b| *b == crate::scene::Bc::Periodic));
     let opts = AnalysisOptions { periodic_xy, polymer_density_g_cm3: cfg.analysis.polymer_density_g_cm3, ..Default::default() };
-    let mut report = analysis::analyze(&seg.volume, &opts).context("analysing the final structure")?;
-    // The lab's measurements (porometry, permeability, SEM) join the same analysis.json.
     // A simulated domain narrower than the seeds' 16 µm field is shown whole, not tiled.
     let lateral_um = phi_p.nx().min(phi_p.ny()) as f64 * phi_p.voxel_um;
     let defaults = crate::lab::LabOptions::default();
     let lab_opts = crate::lab::LabOptions { sem_fov_um: defaults.sem_fov_um.min(lateral_um), ..defaults };
-    let lab = crate::lab::measure(&seg.volume, &lab_opts).context("porometry, permeability and SEM on the final structure")?;
-    if let serde_json::Value::Object(m) = serde_json::to_value(&lab)? {
-        report.extra.extend(m);
-    }
-    crate::lab::write_images(&seg.volume, &lab, dir, &lab_opts)?;
+    let mut report = crate::pipeline::measure(&seg.volume, &opts, Some(&lab_opts), dir)?;
+    report.extra.insert("segmentation".into(), serde_json::json!({"how": seg.how, "threshold": seg.threshold}));
     analysis::write_outputs(&report, dir)?;
     Ok(())
 }
