@@ -100,8 +100,9 @@ impl Fluid {
 #[derive(Clone, Debug)]
 pub struct PorometryOptions {
     pub fluid: Fluid,
-    /// Number of pressures on the wet curve (log-spaced from 0.9× the bubble
-    /// point to the pressure that empties one-voxel pores).
+    /// Number of pressures on the wet curve (log-spaced from 0.95× the bubble
+    /// point to the pressure that fills 99.5 % of the spanning pore space with
+    /// gas).
     pub n_pressures: usize,
     /// Dynamic viscosity of the test gas (air at 20 °C: 18.2 µPa·s).
     pub gas_viscosity_pa_s: f64,
@@ -375,6 +376,7 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
     // The dry run is independent of the wet runs; solve it first.
     let mut dry_runner = FlowRunner::new(seg.shape, &flow_opts, opts.periodic_xy);
     let dry = dry_runner.run(&pore);
+    log::debug!("porometry: dry solve k = {:.4e} vox², {} nodes, {} steps, converged {}", dry.k_vox2, dry.fluid_nodes, dry.steps, dry.converged);
     drop(dry_runner);
     let Some(r_bp) = drainage.breakthrough_radius() else {
         return Ok((report, dry));
@@ -391,10 +393,18 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
         q * 1e3 * 60.0 / 1e4
     };
 
-    // Pressures: from 0.9× the bubble point up to the pressure at r = 1 voxel,
-    // log-spaced. Above the bubble point every step opens smaller pores.
-    let p0 = 0.9 * pa_of_r(r_bp);
-    let p1 = pa_of_r(1.0).max(p0 * 1.5);
+    // Pressures: log-spaced from just below the bubble point to the pressure
+    // at which 99.5 % of the spanning pore space is gas-filled (beyond it the
+    // wet curve lies on the dry curve, as a porometer run is stopped there).
+    let p0 = 0.95 * pa_of_r(r_bp);
+    let r_end = {
+        let span = flow::spanning(&pore, seg.shape, opts.periodic_xy);
+        let mut r2: Vec<u32> = drainage.invasion_radius_sq().iter().zip(&span).filter(|(_, &s)| s).map(|(&r, _)| r).collect();
+        r2.sort_unstable();
+        let q = r2.get(r2.len() / 200).copied().unwrap_or(1).max(1);
+        (q as f64).sqrt()
+    };
+    let p1 = pa_of_r(r_end).max(p0 * 1.5);
     let n = opts.n_pressures;
     let pressures: Vec<f64> = (0..n).map(|i| p0 * (p1 / p0).powf(i as f64 / (n - 1) as f64)).collect();
     let mut wet = FlowRunner::new(seg.shape, &flow_opts, opts.periodic_xy);
@@ -404,7 +414,13 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
     for &p in &pressures {
         let r = fluid.laplace_coefficient() / p / 2.0 / (vox * 1e-6);
         let res = if r > r_bp { FlowResult::default() } else { wet.run(&drainage.invaded(r)) };
-        log::debug!("porometry: P = {:.2} kPa, r = {r:.3} vox, k = {:.4e} vox², {} steps", p / 1e3, res.k_vox2, res.steps);
+        log::debug!(
+            "porometry: P = {:.2} kPa, r = {r:.3} vox, k = {:.4e} vox², {} nodes, {} steps",
+            p / 1e3,
+            res.k_vox2,
+            res.fluid_nodes,
+            res.steps
+        );
         wet_k.push(res.k_vox2);
         c.pressure_kpa.push(p / 1e3);
         c.laplace_diameter_um.push(fluid.diameter_um(p));
