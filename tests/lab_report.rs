@@ -67,6 +67,22 @@ fn measure_reports_three_keys_and_consistent_figures() {
     }
 }
 
+/// A volume without a gas path still gets a full report (no bubble point,
+/// zero permeability) and all four images.
+#[test]
+fn closed_membrane_reports_no_flow() {
+    let seg = phasecast::volume::Volume::filled([12, 24, 24], 0.1, 0u8);
+    let opts = small_opts();
+    let rep = measure(&seg, &opts).unwrap();
+    assert!(rep.porometry.bubble_point_diameter_um.is_none());
+    assert_eq!(rep.permeability.darcy_m2, 0.0);
+    assert_eq!(rep.sem.top_opening_ratio, 0.0);
+    assert!(rep.sem.internal_pore_size_um.is_none());
+    let dir = tempfile::tempdir().unwrap();
+    write_images(&seg, &rep, dir.path(), &opts).unwrap();
+    assert!(dir.path().join("porometry.png").exists());
+}
+
 #[test]
 fn render_command_reads_a_volume_and_writes_a_png() {
     use clap::Parser;

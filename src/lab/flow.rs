@@ -181,6 +181,7 @@ pub fn solve(
         }
     }
     let n = voxel_of_node.len();
+    assert!(n * Q < u32::MAX as usize, "too many pore voxels for 32-bit population indices");
     let sample_has_fluid = fluid.iter().any(|&f| f);
     let empty_state = FlowState { shape, buffer: b, voxel_of_node: Vec::new(), f: Vec::new() };
     if n == 0 || !sample_has_fluid {

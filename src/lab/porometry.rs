@@ -170,6 +170,9 @@ pub struct Porometry {
     pub flow_weighted_psd: Vec<PsdBin>,
     /// Assumptions behind the fluxes.
     pub assumptions: String,
+    /// Lattice node updates (fluid nodes × steps) of all flow solves of the
+    /// run (dry, wet curve and mean-flow bisection): the cost of the run.
+    pub solver_node_updates: u64,
 }
 
 /// Precomputed drainage maps of one volume.
@@ -324,11 +327,13 @@ struct FlowRunner<'o> {
     /// The last flowing space and its result: many pressures leave the gas
     /// space unchanged, and then the solve is not repeated.
     last_space: Option<(Vec<bool>, FlowResult)>,
+    /// Node updates so far.
+    updates: u64,
 }
 
 impl<'o> FlowRunner<'o> {
     fn new(shape: [usize; 3], opts: &'o FlowOptions, periodic_xy: bool) -> Self {
-        Self { shape, opts, periodic_xy, last: None, last_space: None }
+        Self { shape, opts, periodic_xy, last: None, last_space: None, updates: 0 }
     }
 
     fn run(&mut self, space: &[bool]) -> FlowResult {
@@ -342,6 +347,7 @@ impl<'o> FlowRunner<'o> {
             }
         }
         let (r, st) = flow::solve(&spanning, self.shape, self.opts, self.last.as_ref());
+        self.updates += r.fluid_nodes as u64 * r.steps as u64;
         self.last = Some(st);
         self.last_space = Some((spanning, r.clone()));
         r
@@ -376,6 +382,7 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
     // The dry run is independent of the wet runs; solve it first.
     let mut dry_runner = FlowRunner::new(seg.shape, &flow_opts, opts.periodic_xy);
     let dry = dry_runner.run(&pore);
+    report.solver_node_updates = dry_runner.updates;
     log::debug!("porometry: dry solve k = {:.4e} vox², {} nodes, {} steps, converged {}", dry.k_vox2, dry.fluid_nodes, dry.steps, dry.converged);
     drop(dry_runner);
     let Some(r_bp) = drainage.breakthrough_radius() else {
@@ -466,5 +473,6 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
         report.mean_flow_pressure_kpa = Some(fluid.pressure_pa(d_mf) / 1e3);
         report.max_to_mean_ratio = Some(d_bp / d_mf);
     }
+    report.solver_node_updates += wet.updates;
     Ok((report, dry))
 }
