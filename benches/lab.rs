@@ -30,14 +30,27 @@ fn small(c: &mut Criterion) {
     let mut g = c.benchmark_group("lab");
     g.sample_size(10);
     g.bench_function("porometry_20p_32c", |b| {
-        let opts = PorometryOptions { n_pressures: 20, ..Default::default() };
+        let opts = PorometryOptions {
+            n_pressures: 20,
+            ..Default::default()
+        };
         b.iter(|| black_box(porometry(&seg, &opts).unwrap()))
     });
     let fluid: Vec<bool> = seg.data.iter().map(|&v| v == 1).collect();
-    g.bench_function("dry_flow_32c", |b| b.iter(|| black_box(flow::solve(&fluid, seg.shape, &FlowOptions::default(), None).0)));
-    g.bench_function("drainage_maps_32c", |b| b.iter(|| black_box(Drainage::new(&seg, true).breakthrough_radius())));
-    let opts = SemOptions { fov_um: 0.64, width_px: 512, ..Default::default() };
-    g.bench_function("sem_top_512px", |b| b.iter(|| black_box(sem::render(&seg, View::Surface(Side::Top), &opts).unwrap())));
+    g.bench_function("dry_flow_32c", |b| {
+        b.iter(|| black_box(flow::solve(&fluid, seg.shape, &FlowOptions::default(), None).0))
+    });
+    g.bench_function("drainage_maps_32c", |b| {
+        b.iter(|| black_box(Drainage::new(&seg, true).breakthrough_radius()))
+    });
+    let opts = SemOptions {
+        fov_um: 0.64,
+        width_px: 512,
+        ..Default::default()
+    };
+    g.bench_function("sem_top_512px", |b| {
+        b.iter(|| black_box(sem::render(&seg, View::Surface(Side::Top), &opts).unwrap()))
+    });
     g.finish();
 }
 
@@ -57,7 +70,10 @@ fn cpu_seconds() -> Option<f64> {
 fn full() {
     // Per-pressure progress: RUST_LOG=phasecast=debug.
     let _ = env_logger::builder().format_timestamp_secs().try_init();
-    let n: usize = std::env::var("PHASECAST_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(256);
+    let n: usize = std::env::var("PHASECAST_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(256);
     let threads = rayon::current_num_threads();
     println!("full porometry benchmark: {n}³ sponge (r = 6 vox, porosity 0.6), 20 pressures, {threads} rayon threads");
     let t = Instant::now();
@@ -65,16 +81,26 @@ fn full() {
     println!("  volume built: {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
     let d = Drainage::new(&seg, true);
-    println!("  drainage maps (EDT, widest path, invasion radii): {:.1} s, breakthrough r = {:?} vox", t.elapsed().as_secs_f64(), d.breakthrough_radius());
+    println!(
+        "  drainage maps (EDT, widest path, invasion radii): {:.1} s, breakthrough r = {:?} vox",
+        t.elapsed().as_secs_f64(),
+        d.breakthrough_radius()
+    );
     drop(d);
     let t = Instant::now();
     let cpu0 = cpu_seconds();
-    let opts = PorometryOptions { n_pressures: 20, ..Default::default() };
+    let opts = PorometryOptions {
+        n_pressures: 20,
+        ..Default::default()
+    };
     let (p, dry) = porometry(&seg, &opts).unwrap();
     let total = t.elapsed().as_secs_f64();
     let cpu = cpu_seconds().zip(cpu0).map(|(a, b)| a - b);
     let wet_steps: usize = p.curves.solver_steps.iter().sum();
-    println!("  porometry total: {total:.1} s wall, {:.1} s CPU", cpu.unwrap_or(f64::NAN));
+    println!(
+        "  porometry total: {total:.1} s wall, {:.1} s CPU",
+        cpu.unwrap_or(f64::NAN)
+    );
     let upd = p.solver_node_updates as f64;
     println!(
         "  flow solves: {:.3e} node updates: {:.1} M/s wall, {:.1} M per CPU-second; load average at the end: {}",
@@ -83,8 +109,16 @@ fn full() {
         upd / cpu.unwrap_or(f64::NAN) / 1e6,
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
     );
-    println!("  dry solve: {} fluid nodes, {} steps, converged {}", dry.fluid_nodes, dry.steps, dry.converged);
-    println!("  wet solves: {} steps in all over {} pressures (plus mean-flow bisection), all converged {}", wet_steps, p.curves.pressure_kpa.len(), p.curves.solver_converged.iter().all(|&c| c));
+    println!(
+        "  dry solve: {} fluid nodes, {} steps, converged {}",
+        dry.fluid_nodes, dry.steps, dry.converged
+    );
+    println!(
+        "  wet solves: {} steps in all over {} pressures (plus mean-flow bisection), all converged {}",
+        wet_steps,
+        p.curves.pressure_kpa.len(),
+        p.curves.solver_converged.iter().all(|&c| c)
+    );
     println!(
         "  bubble point {:.4} µm / {:.1} kPa; mean flow {:.4} µm / {:.1} kPa; ratio {:.3}; k = {:.4e} m², tortuosity {:.3}",
         p.bubble_point_diameter_um.unwrap_or(f64::NAN),
@@ -98,7 +132,10 @@ fn full() {
     for i in 0..p.curves.pressure_kpa.len() {
         println!(
             "    P {:8.1} kPa  d {:.4} µm  wet/dry {:.4}  steps {}",
-            p.curves.pressure_kpa[i], p.curves.laplace_diameter_um[i], p.curves.wet_fraction[i], p.curves.solver_steps[i]
+            p.curves.pressure_kpa[i],
+            p.curves.laplace_diameter_um[i],
+            p.curves.wet_fraction[i],
+            p.curves.solver_steps[i]
         );
     }
 }
