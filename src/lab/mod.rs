@@ -72,7 +72,7 @@ pub struct LabOptions {
     pub periodic_xy: bool,
     /// Viscosity of the porometer gas (air at 20 °C).
     pub gas_viscosity_pa_s: f64,
-    /// Flow-solver settings.
+    /// Flow-solver settings (its `periodic_xy` is replaced by the field above).
     pub flow: FlowOptions,
 }
 
@@ -187,8 +187,18 @@ pub struct LabReport {
 /// Runs porometry, permeability and the SEM measurements on `seg`.
 pub fn measure(seg: &Volume<u8>, opts: &LabOptions) -> Result<LabReport> {
     anyhow::ensure!(!seg.is_empty(), "empty volume");
+    let t = std::time::Instant::now();
     let (poro, dry) = porometry::porometry(seg, &opts.porometry_options()).context("porometry")?;
+    log::info!(
+        "lab: porometry ({} pressures, {:.2e} lattice updates) in {:.1} s",
+        poro.curves.pressure_kpa.len(),
+        poro.solver_node_updates as f64,
+        t.elapsed().as_secs_f64()
+    );
     let permeability = permeability(seg, &dry, opts.thickness_um);
+    if !dry.converged && dry.fluid_nodes > 0 {
+        log::warn!("lab: the dry flow solve stopped at {} steps without meeting its convergence criterion", dry.steps);
+    }
     let sem = sem_report(seg, opts);
     Ok(LabReport {
         porometry: poro,
