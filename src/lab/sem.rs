@@ -399,7 +399,10 @@ fn add_data_bar(img: GrayImage, fov_um: f64, pixel_um: f64) -> anyhow::Result<Gr
     for (x, y, p) in img.enumerate_pixels() {
         out.put_pixel(x, y, *p);
     }
-    let font = bar_h as f64 * 0.55;
+    // Narrow images get a smaller font and no FOV text, so the magnification
+    // and the scale bar do not overlap.
+    let narrow = w < 240;
+    let font = if narrow { (w as f64 / 20.0).max(6.0) } else { bar_h as f64 * 0.55 };
     let ty = (h + bar_h / 2) as i32 - (font * 0.55) as i32;
     let mag = magnification(fov_um);
     let mag_txt = format!("SE  ×{}", group_thousands(mag.round() as u64));
@@ -416,8 +419,10 @@ fn add_data_bar(img: GrayImage, fov_um: f64, pixel_um: f64) -> anyhow::Result<Gr
     }
     let label = fmt_len(bar_um);
     draw_text(&mut out, &label, x0 as i32, (h + 2) as i32, font * 0.8, 255)?;
-    let fov_txt = format!("FOV {} µm", trim(fov_um));
-    draw_text(&mut out, &fov_txt, (w / 2) as i32 - (font * 2.5) as i32, ty, font, 255)?;
+    if !narrow {
+        let fov_txt = format!("FOV {} µm", trim(fov_um));
+        draw_text(&mut out, &fov_txt, (w / 2) as i32 - (font * 2.5) as i32, ty, font, 255)?;
+    }
     Ok(out)
 }
 
