@@ -32,7 +32,12 @@ fn poiseuille_k(d: f64, n: usize) -> f64 {
 /// diameter; the printed table goes into docs/_fragments/validation_lab.md.
 #[test]
 fn cylinder_permeability_converges_to_poiseuille() {
-    let opts = FlowOptions { buffer: 0, tol: 1e-7, check_every: 50, ..Default::default() };
+    let opts = FlowOptions {
+        buffer: 0,
+        tol: 1e-7,
+        check_every: 50,
+        ..Default::default()
+    };
     let mut table = Vec::new();
     for d in [4.0, 6.0, 8.0, 12.0, 16.0, 24.0] {
         let n = d as usize + 4;
@@ -76,7 +81,10 @@ fn simple_cubic_sphere_array_matches_sangani_acrivos() {
         for z in 0..l {
             for y in 0..l {
                 for x in 0..l {
-                    let d2 = [x, y, z].iter().map(|&i| (i as f64 + 0.5 - centre).powi(2)).sum::<f64>();
+                    let d2 = [x, y, z]
+                        .iter()
+                        .map(|&i| (i as f64 + 0.5 - centre).powi(2))
+                        .sum::<f64>();
                     if d2 < a * a {
                         fluid[(z * l + y) * l + x] = false;
                         solid += 1;
@@ -90,7 +98,12 @@ fn simple_cubic_sphere_array_matches_sangani_acrivos() {
         let s = c.cbrt();
         let k_series = 1.0 / (1.0 - 1.7601 * s + c - 1.5593 * c * c + 3.9799 * s.powi(8) - 3.0734 * s.powi(10));
         let perm_ref = 2.0 * a_eff * a_eff / (9.0 * c * k_series);
-        let opts = FlowOptions { buffer: 0, tol: 1e-6, check_every: 100, ..Default::default() };
+        let opts = FlowOptions {
+            buffer: 0,
+            tol: 1e-6,
+            check_every: 100,
+            ..Default::default()
+        };
         let (r, _) = solve(&fluid, [l, l, l], &opts, None);
         let err = r.k_vox2 / perm_ref - 1.0;
         println!(
@@ -104,4 +117,44 @@ fn simple_cubic_sphere_array_matches_sangani_acrivos() {
         assert!(r.converged);
         assert!(err.abs() < 0.05, "c = {c}: error {err}");
     }
+}
+
+/// The membrane mode (open reservoirs above and below the slab, as the
+/// porometer and the permeability use it) on a finite channel: Poiseuille
+/// plus the entrance and exit resistance of a circular hole,
+/// ΔP = μQ·(8L/(πR⁴) + 3/R³) (Sampson's orifice resistance 3μQ/R³, added in
+/// series as in Dagan, Weinbaum & Pfeffer, J. Fluid Mech. 115, 505, 1982).
+#[test]
+fn slab_channel_with_reservoirs_matches_poiseuille_plus_sampson() {
+    let (d, n, nz) = (12.0, 28usize, 72usize);
+    // Channel axis on a voxel centre (x = 13.5): the digital disc's
+    // area-equivalent radius is used.
+    let seg = phasecast::lab::synth::channels([nz, n, n], 1.0, &[(13.5, 13.5, d)]);
+    let fluid: Vec<bool> = seg.data.iter().map(|&v| v == 1).collect();
+    let area = fluid.iter().filter(|&&f| f).count() as f64 / nz as f64;
+    let r = (area / PI).sqrt();
+    let opts = FlowOptions {
+        buffer: 8,
+        tol: 1e-6,
+        ..Default::default()
+    };
+    let (res, _) = solve(&fluid, [nz, n, n], &opts, None);
+    // Resistance per unit viscosity of one channel, times the cell area,
+    // gives the permeability over the slab thickness L: k = L·A_cell/R_hyd.
+    let l = nz as f64;
+    let r_pois = 8.0 * l / (PI * r.powi(4));
+    let r_sampson = 3.0 / r.powi(3);
+    let k_ref = l / ((r_pois + r_sampson) * (n * n) as f64);
+    let k_pois = l / (r_pois * (n * n) as f64);
+    let err = res.k_vox2 / k_ref - 1.0;
+    println!(
+        "channel D = {d} (R_eq {r:.3}), L = {nz}, reservoirs: k = {:.5} vs Poiseuille+Sampson {:.5} ({:+.2} %), Poiseuille alone {:.5}; steps {}",
+        res.k_vox2,
+        k_ref,
+        100.0 * err,
+        k_pois,
+        res.steps
+    );
+    assert!(res.converged);
+    assert!(err.abs() < 0.05);
 }

@@ -42,7 +42,10 @@ fn analytic_mean_flow(diameters: &[f64]) -> f64 {
 #[test]
 fn channels_bubble_point_and_mean_flow() {
     let (seg, diameters) = channel_slab();
-    let opts = PorometryOptions { n_pressures: 20, ..Default::default() };
+    let opts = PorometryOptions {
+        n_pressures: 20,
+        ..Default::default()
+    };
     let t = std::time::Instant::now();
     let (p, dry) = porometry(&seg, &opts).unwrap();
     let d_bp = p.bubble_point_diameter_um.unwrap();
@@ -104,6 +107,9 @@ fn drainage_breakthrough_edge_cases() {
     // reach the outlet... it is a straight channel, so it does not enter at all.
     assert!(!d.invaded(3.01).iter().any(|&b| b));
     let inv = d.invaded(3.0);
-    assert_eq!(inv.iter().filter(|&&b| b).count(), one.data.iter().filter(|&&s| s == 1).count());
+    assert_eq!(
+        inv.iter().filter(|&&b| b).count(),
+        one.data.iter().filter(|&&s| s == 1).count()
+    );
     assert_eq!(Fluid::by_name("water").unwrap().surface_tension_n_per_m, 72.0e-3);
 }

@@ -5,7 +5,12 @@ use phasecast::lab::cli::{render, RenderArgs};
 use phasecast::lab::{measure, synth, write_images, LabOptions};
 
 fn small_opts() -> LabOptions {
-    LabOptions { n_pressures: 20, sem_fov_um: 3.2, sem_width_px: 128, ..Default::default() }
+    LabOptions {
+        n_pressures: 20,
+        sem_fov_um: 3.2,
+        sem_width_px: 128,
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -19,13 +24,27 @@ fn measure_reports_three_keys_and_consistent_figures() {
     let mut keys: Vec<&String> = json.as_object().unwrap().keys().collect();
     keys.sort();
     assert_eq!(keys, ["permeability", "porometry", "sem"]);
-    for k in ["fluid", "bubble_point_diameter_um", "bubble_point_pressure_kpa", "mean_flow_diameter_um", "mean_flow_pressure_kpa", "max_to_mean_ratio", "curves"] {
+    for k in [
+        "fluid",
+        "bubble_point_diameter_um",
+        "bubble_point_pressure_kpa",
+        "mean_flow_diameter_um",
+        "mean_flow_pressure_kpa",
+        "max_to_mean_ratio",
+        "curves",
+    ] {
         assert!(json["porometry"].get(k).is_some(), "porometry.{k}");
     }
     for k in ["darcy_m2", "water_l_per_m2_h_atm", "tortuosity"] {
         assert!(json["permeability"].get(k).is_some(), "permeability.{k}");
     }
-    for k in ["internal_pore_size_um", "top_surface_pore_size_um", "bottom_surface_pore_size_um", "top_to_internal_ratio", "top_opening_ratio"] {
+    for k in [
+        "internal_pore_size_um",
+        "top_surface_pore_size_um",
+        "bottom_surface_pore_size_um",
+        "top_to_internal_ratio",
+        "top_opening_ratio",
+    ] {
         assert!(json["sem"].get(k).is_some(), "sem.{k}");
     }
     let p = &rep.porometry;
@@ -47,8 +66,22 @@ fn measure_reports_three_keys_and_consistent_figures() {
     let expect = k.darcy_m2 * 101_325.0 / (0.89e-3 * 3.2e-6) * 1e3 * 3600.0;
     assert!((k.water_l_per_m2_h_atm / expect - 1.0).abs() < 1e-9);
     // A real thickness 10× the simulated one gives 1/10 the water flux.
-    let thick = phasecast::lab::permeability(&seg, &phasecast::lab::FlowResult { k_vox2: 1.0, ..Default::default() }, Some(32.0));
-    let thin = phasecast::lab::permeability(&seg, &phasecast::lab::FlowResult { k_vox2: 1.0, ..Default::default() }, None);
+    let thick = phasecast::lab::permeability(
+        &seg,
+        &phasecast::lab::FlowResult {
+            k_vox2: 1.0,
+            ..Default::default()
+        },
+        Some(32.0),
+    );
+    let thin = phasecast::lab::permeability(
+        &seg,
+        &phasecast::lab::FlowResult {
+            k_vox2: 1.0,
+            ..Default::default()
+        },
+        None,
+    );
     assert!((thin.water_l_per_m2_h_atm / thick.water_l_per_m2_h_atm - 10.0).abs() < 1e-9);
     assert!(thick.thickness_assumption.contains("32"));
     let s = &rep.sem;
@@ -65,6 +98,22 @@ fn measure_reports_three_keys_and_consistent_figures() {
             std::fs::copy(dir.path().join(name), std::env::temp_dir().join(name)).unwrap();
         }
     }
+}
+
+/// A volume without a gas path still gets a full report (no bubble point,
+/// zero permeability) and all four images.
+#[test]
+fn closed_membrane_reports_no_flow() {
+    let seg = phasecast::volume::Volume::filled([12, 24, 24], 0.1, 0u8);
+    let opts = small_opts();
+    let rep = measure(&seg, &opts).unwrap();
+    assert!(rep.porometry.bubble_point_diameter_um.is_none());
+    assert_eq!(rep.permeability.darcy_m2, 0.0);
+    assert_eq!(rep.sem.top_opening_ratio, 0.0);
+    assert!(rep.sem.internal_pore_size_um.is_none());
+    let dir = tempfile::tempdir().unwrap();
+    write_images(&seg, &rep, dir.path(), &opts).unwrap();
+    assert!(dir.path().join("porometry.png").exists());
 }
 
 #[test]

@@ -19,7 +19,10 @@ fn discs(w: usize, d: f64, count: usize, seed: u64) -> Vec<bool> {
     let mut tries = 0;
     while centres.len() < count && tries < 100_000 {
         tries += 1;
-        let c = (d + rng.next_f64() * (w as f64 - 2.0 * d), d + rng.next_f64() * (w as f64 - 2.0 * d));
+        let c = (
+            d + rng.next_f64() * (w as f64 - 2.0 * d),
+            d + rng.next_f64() * (w as f64 - 2.0 * d),
+        );
         if centres.iter().all(|o| (o.0 - c.0).hypot(o.1 - c.1) > d + 2.0) {
             centres.push(c);
         }
@@ -49,7 +52,10 @@ fn line_intercept_on_discs_is_pi_d_over_4() {
     }
     let mean_px = total / n as f64 / 0.01;
     let exact = PI * d / 4.0;
-    println!("discs D = {d} px: mean chord {mean_px:.2} px vs πD/4 = {exact:.2} px ({:+.2} %), {n} chords", 100.0 * (mean_px / exact - 1.0));
+    println!(
+        "discs D = {d} px: mean chord {mean_px:.2} px vs πD/4 = {exact:.2} px ({:+.2} %), {n} chords",
+        100.0 * (mean_px / exact - 1.0)
+    );
     assert!((mean_px / exact - 1.0).abs() < 0.04);
 }
 
@@ -76,7 +82,12 @@ fn line_intercept_on_squares_is_the_side() {
 fn section_intercept_through_spheres_is_two_thirds_d() {
     let d = 16.0;
     let seg = synth::isolated_pore_spheres([96, 96, 96], 0.1, d, 60, 11);
-    let opts = SemOptions { fov_um: 9.6, width_px: 96, periodic_xy: false, ..Default::default() };
+    let opts = SemOptions {
+        fov_um: 9.6,
+        width_px: 96,
+        periodic_xy: false,
+        ..Default::default()
+    };
     let (mut total, mut n) = (0.0, 0usize);
     for pos in (4..92).step_by(4) {
         for axis in [Axis::Y, Axis::X] {
@@ -92,14 +103,21 @@ fn section_intercept_through_spheres_is_two_thirds_d() {
     // The digital sphere's own 4V/S uses its voxel volume and the exact
     // sphere surface of the same volume.
     let exact = 2.0 * d / 3.0;
-    println!("spheres D = {d} vox: section mean chord {mean_vox:.2} vox vs 2D/3 = {exact:.2} ({:+.2} %), {n} chords", 100.0 * (mean_vox / exact - 1.0));
+    println!(
+        "spheres D = {d} vox: section mean chord {mean_vox:.2} vox vs 2D/3 = {exact:.2} ({:+.2} %), {n} chords",
+        100.0 * (mean_vox / exact - 1.0)
+    );
     assert!((mean_vox / exact - 1.0).abs() < 0.06);
 }
 
 /// Surface openings: channels through the slab and blind holes from the top.
 #[test]
 fn surface_pores_count_size_and_through_share() {
-    let mut seg = synth::channels([20, 64, 64], 0.05, &[(16.5, 16.5, 10.0), (48.5, 16.5, 10.0), (16.5, 48.5, 10.0)]);
+    let mut seg = synth::channels(
+        [20, 64, 64],
+        0.05,
+        &[(16.5, 16.5, 10.0), (48.5, 16.5, 10.0), (16.5, 48.5, 10.0)],
+    );
     // A blind hole of the same size, 8 voxels deep from the top.
     for z in 0..8 {
         for y in 0..64 {
@@ -139,11 +157,20 @@ fn check_golden(name: &str, img: &image::GrayImage) {
         return;
     }
     let golden = image::open(&path)
-        .unwrap_or_else(|e| panic!("missing golden image {} ({e}); run with PHASECAST_BLESS=1", path.display()))
+        .unwrap_or_else(|e| {
+            panic!(
+                "missing golden image {} ({e}); run with PHASECAST_BLESS=1",
+                path.display()
+            )
+        })
         .to_luma8();
     let same_size = golden.dimensions() == img.dimensions();
     let (mad, bad) = if same_size {
-        let diffs: Vec<i32> = golden.iter().zip(img.iter()).map(|(&a, &b)| (a as i32 - b as i32).abs()).collect();
+        let diffs: Vec<i32> = golden
+            .iter()
+            .zip(img.iter())
+            .map(|(&a, &b)| (a as i32 - b as i32).abs())
+            .collect();
         let mad = diffs.iter().sum::<i32>() as f64 / diffs.len() as f64;
         let bad = diffs.iter().filter(|&&d| d > 32).count() as f64 / diffs.len() as f64;
         (mad, bad)
@@ -156,11 +183,16 @@ fn check_golden(name: &str, img: &image::GrayImage) {
         phasecast::lab::plot::save_gray(img, &dir.join(name)).unwrap();
         if same_size {
             let diff = image::GrayImage::from_fn(img.width(), img.height(), |x, y| {
-                image::Luma([(golden.get_pixel(x, y)[0] as i32 - img.get_pixel(x, y)[0] as i32).unsigned_abs().min(255) as u8])
+                image::Luma([(golden.get_pixel(x, y)[0] as i32 - img.get_pixel(x, y)[0] as i32)
+                    .unsigned_abs()
+                    .min(255) as u8])
             });
             phasecast::lab::plot::save_gray(&diff, &dir.join(format!("diff_{name}"))).unwrap();
         }
-        panic!("{name}: differs from golden (mean |Δ| {mad:.2}, {:.2} % pixels > 32); see tests/golden_failures/", 100.0 * bad);
+        panic!(
+            "{name}: differs from golden (mean |Δ| {mad:.2}, {:.2} % pixels > 32); see tests/golden_failures/",
+            100.0 * bad
+        );
     }
 }
 
@@ -170,14 +202,24 @@ fn golden_volume() -> phasecast::volume::Volume<u8> {
 
 #[test]
 fn golden_section() {
-    let opts = SemOptions { fov_um: 6.4, width_px: 256, seed: 3, ..Default::default() };
+    let opts = SemOptions {
+        fov_um: 6.4,
+        width_px: 256,
+        seed: 3,
+        ..Default::default()
+    };
     let img = sem::render(&golden_volume(), View::Section { axis: Axis::Y, pos: 20 }, &opts).unwrap();
     check_golden("sem_section.png", &img);
 }
 
 #[test]
 fn golden_top_surface() {
-    let opts = SemOptions { fov_um: 6.4, width_px: 256, seed: 3, ..Default::default() };
+    let opts = SemOptions {
+        fov_um: 6.4,
+        width_px: 256,
+        seed: 3,
+        ..Default::default()
+    };
     let img = sem::render(&golden_volume(), View::Surface(Side::Top), &opts).unwrap();
     check_golden("sem_top.png", &img);
 }
@@ -185,10 +227,24 @@ fn golden_top_surface() {
 #[test]
 fn render_is_reproducible_and_noise_is_seeded() {
     let seg = golden_volume();
-    let opts = SemOptions { fov_um: 6.4, width_px: 96, seed: 3, data_bar: false, ..Default::default() };
+    let opts = SemOptions {
+        fov_um: 6.4,
+        width_px: 96,
+        seed: 3,
+        data_bar: false,
+        ..Default::default()
+    };
     let a = sem::render(&seg, View::Surface(Side::Bottom), &opts).unwrap();
     let b = sem::render(&seg, View::Surface(Side::Bottom), &opts).unwrap();
-    let c = sem::render(&seg, View::Surface(Side::Bottom), &SemOptions { seed: 4, ..opts.clone() }).unwrap();
+    let c = sem::render(
+        &seg,
+        View::Surface(Side::Bottom),
+        &SemOptions {
+            seed: 4,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
     assert_eq!(a, b);
     assert_ne!(a, c);
 }

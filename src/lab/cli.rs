@@ -20,14 +20,19 @@ pub struct SectionSpec {
 impl std::str::FromStr for SectionSpec {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (a, p) = s.split_once('@').ok_or_else(|| format!("expected AXIS@POS (e.g. y@64), got {s:?}"))?;
+        let (a, p) = s
+            .split_once('@')
+            .ok_or_else(|| format!("expected AXIS@POS (e.g. y@64), got {s:?}"))?;
         let axis = match a.trim().to_ascii_lowercase().as_str() {
             "z" => Axis::Z,
             "y" => Axis::Y,
             "x" => Axis::X,
             other => return Err(format!("section axis must be z, y or x, got {other:?}")),
         };
-        let pos = p.trim().parse().map_err(|_| format!("section position must be a voxel index, got {p:?}"))?;
+        let pos = p
+            .trim()
+            .parse()
+            .map_err(|_| format!("section position must be a voxel index, got {p:?}"))?;
         Ok(Self { axis, pos })
     }
 }
@@ -96,7 +101,10 @@ impl RenderArgs {
         let view = match (&self.section, self.surface) {
             (Some(s), None) => {
                 let spec: SectionSpec = s.parse().map_err(|e: String| anyhow::anyhow!("--section: {e}"))?;
-                View::Section { axis: spec.axis, pos: spec.pos }
+                View::Section {
+                    axis: spec.axis,
+                    pos: spec.pos,
+                }
             }
             (None, Some(SurfaceArg::Top)) => View::Surface(Side::Top),
             (None, Some(SurfaceArg::Bottom)) => View::Surface(Side::Bottom),
@@ -147,8 +155,14 @@ pub fn segment(vol: &Volume<f32>, threshold: f32) -> Volume<u8> {
 /// Runs `phasecast render`.
 pub fn render(args: &RenderArgs) -> Result<()> {
     let cfg = args.resolve()?;
-    let loaded = read_volume(&args.volume, &ReadOptions { voxel_um: args.voxel_um, ..Default::default() })
-        .with_context(|| format!("reading {}", args.volume.display()))?;
+    let loaded = read_volume(
+        &args.volume,
+        &ReadOptions {
+            voxel_um: args.voxel_um,
+            ..Default::default()
+        },
+    )
+    .with_context(|| format!("reading {}", args.volume.display()))?;
     let seg = segment(&loaded.volume, args.threshold);
     if let View::Section { axis, pos } = cfg.view {
         let n = match axis {
@@ -157,7 +171,11 @@ pub fn render(args: &RenderArgs) -> Result<()> {
             Axis::X => seg.nx(),
         };
         if pos >= n {
-            bail!("--section {:?}@{pos}: the volume has {n} voxels along that axis (0..{})", axis, n.saturating_sub(1));
+            bail!(
+                "--section {:?}@{pos}: the volume has {n} voxels along that axis (0..{})",
+                axis,
+                n.saturating_sub(1)
+            );
         }
     }
     let img = sem::render(&seg, cfg.view, &cfg.sem)?;

@@ -113,7 +113,14 @@ pub struct FlowOptions {
 
 impl Default for FlowOptions {
     fn default() -> Self {
-        Self { tau_plus: 0.8, tol: 1e-5, check_every: 100, max_steps: 200_000, buffer: 4, periodic_xy: true }
+        Self {
+            tau_plus: 0.8,
+            tol: 1e-5,
+            check_every: 100,
+            max_steps: 200_000,
+            buffer: 4,
+            periodic_xy: true,
+        }
     }
 }
 
@@ -181,8 +188,17 @@ pub fn solve(
         }
     }
     let n = voxel_of_node.len();
+    assert!(
+        n * Q < u32::MAX as usize,
+        "too many pore voxels for 32-bit population indices"
+    );
     let sample_has_fluid = fluid.iter().any(|&f| f);
-    let empty_state = FlowState { shape, buffer: b, voxel_of_node: Vec::new(), f: Vec::new() };
+    let empty_state = FlowState {
+        shape,
+        buffer: b,
+        voxel_of_node: Vec::new(),
+        f: Vec::new(),
+    };
     if n == 0 || !sample_has_fluid {
         return (FlowResult::default(), empty_state);
     }
@@ -216,8 +232,10 @@ pub fn solve(
         }
     });
     // Body force only on sample nodes.
-    let in_sample: Vec<bool> =
-        voxel_of_node.iter().map(|&v| (v as usize / plane) >= b && (v as usize / plane) < b + nz).collect();
+    let in_sample: Vec<bool> = voxel_of_node
+        .iter()
+        .map(|&v| (v as usize / plane) >= b && (v as usize / plane) < b + nz)
+        .collect();
 
     let mut f = vec![0f32; n * Q];
     if let Some(w) = warm {
@@ -266,9 +284,12 @@ pub fn solve(
                         fin[q] = unsafe { *f_old.get_unchecked(s) };
                     }
                     let rho: f32 = fin.iter().sum();
-                    let jx = fin[1] - fin[2] + fin[7] - fin[8] + fin[9] - fin[10] + fin[11] - fin[12] + fin[13] - fin[14];
-                    let jy = fin[3] - fin[4] + fin[7] - fin[8] - fin[9] + fin[10] + fin[15] - fin[16] + fin[17] - fin[18];
-                    let mut jz = fin[5] - fin[6] + fin[11] - fin[12] - fin[13] + fin[14] + fin[15] - fin[16] - fin[17] + fin[18];
+                    let jx =
+                        fin[1] - fin[2] + fin[7] - fin[8] + fin[9] - fin[10] + fin[11] - fin[12] + fin[13] - fin[14];
+                    let jy =
+                        fin[3] - fin[4] + fin[7] - fin[8] - fin[9] + fin[10] + fin[15] - fin[16] + fin[17] - fin[18];
+                    let mut jz =
+                        fin[5] - fin[6] + fin[11] - fin[12] - fin[13] + fin[14] + fin[15] - fin[16] - fin[17] + fin[18];
                     let inside = in_sample[m];
                     let fz = if inside { force } else { 0.0 };
                     jz += 0.5 * fz;
@@ -304,7 +325,7 @@ pub fn solve(
     let mut converged = false;
     let mut last = (0.0, 0.0);
     while steps < opts.max_steps {
-        let want = (steps + 1) % check == 0;
+        let want = (steps + 1).is_multiple_of(check);
         let sums = step(&f, &mut g, want);
         std::mem::swap(&mut f, &mut g);
         steps += 1;
@@ -321,7 +342,7 @@ pub fn solve(
             prev_flux = Some(flux);
         }
     }
-    if steps % check != 0 {
+    if !steps.is_multiple_of(check) {
         last = step(&f, &mut g, true);
         std::mem::swap(&mut f, &mut g);
         steps += 1;
@@ -333,8 +354,22 @@ pub fn solve(
     let q_sup = jz_sum / (nz * plane) as f64;
     let k = nu * q_sup / force as f64;
     let tortuosity = if jz_sum > 0.0 { jabs_sum / jz_sum } else { 0.0 };
-    let res = FlowResult { k_vox2: k.max(0.0), tortuosity, steps, converged, fluid_nodes: n };
-    (res, FlowState { shape, buffer: b, voxel_of_node, f })
+    let res = FlowResult {
+        k_vox2: k.max(0.0),
+        tortuosity,
+        steps,
+        converged,
+        fluid_nodes: n,
+    };
+    (
+        res,
+        FlowState {
+            shape,
+            buffer: b,
+            voxel_of_node,
+            f,
+        },
+    )
 }
 
 /// Voxels of `fluid` that belong to a 6-connected cluster touching both the
@@ -425,13 +460,24 @@ mod tests {
                 }
             }
         }
-        let opts = FlowOptions { buffer: 0, tol: 1e-7, check_every: 50, tau_plus, ..Default::default() };
+        let opts = FlowOptions {
+            buffer: 0,
+            tol: 1e-7,
+            check_every: 50,
+            tau_plus,
+            ..Default::default()
+        };
         let (r, _) = solve(&fluid, [nz, ny, nx], &opts, None);
         let h = h as f64;
         let continuum = h.powi(3) / 12.0 / nx as f64;
         let lattice = continuum * (1.0 + 0.5 / (h * h));
         assert!(r.converged);
-        assert!((r.k_vox2 - lattice).abs() / lattice < 1e-4, "k = {} vs {}", r.k_vox2, lattice);
+        assert!(
+            (r.k_vox2 - lattice).abs() / lattice < 1e-4,
+            "k = {} vs {}",
+            r.k_vox2,
+            lattice
+        );
         assert!((r.k_vox2 - continuum).abs() / continuum < 0.015);
         assert!((r.tortuosity - 1.0).abs() < 1e-4);
     }

@@ -80,7 +80,10 @@ pub fn surface_pores(seg: &Volume<u8>, side: Side, periodic_xy: bool) -> Surface
         Side::Top => (0, nz - 1),
         Side::Bottom => (nz - 1, 0),
     };
-    let layer: Vec<bool> = seg.data[z0 * plane..(z0 + 1) * plane].iter().map(|&s| s == PORE).collect();
+    let layer: Vec<bool> = seg.data[z0 * plane..(z0 + 1) * plane]
+        .iter()
+        .map(|&s| s == PORE)
+        .collect();
     let pore: Vec<bool> = seg.data.iter().map(|&s| s == PORE).collect();
     let from_other = reach(&pore, seg.shape, periodic_xy, z1);
     // 4-connected components of the surface layer.
@@ -135,7 +138,10 @@ pub fn surface_pores(seg: &Volume<u8>, side: Side, periodic_xy: bool) -> Surface
     let open = layer.iter().filter(|&&b| b).count();
     let count = areas.len();
     let vox = seg.voxel_um;
-    let ds: Vec<f64> = areas.iter().map(|&a| 2.0 * (a as f64 / std::f64::consts::PI).sqrt() * vox).collect();
+    let ds: Vec<f64> = areas
+        .iter()
+        .map(|&a| 2.0 * (a as f64 / std::f64::consts::PI).sqrt() * vox)
+        .collect();
     let (mean, cv) = if count > 0 {
         let m = ds.iter().sum::<f64>() / count as f64;
         let var = ds.iter().map(|d| (d - m).powi(2)).sum::<f64>() / count as f64;

@@ -72,7 +72,7 @@ pub struct LabOptions {
     pub periodic_xy: bool,
     /// Viscosity of the porometer gas (air at 20 °C).
     pub gas_viscosity_pa_s: f64,
-    /// Flow-solver settings.
+    /// Flow-solver settings (its `periodic_xy` is replaced by the field above).
     pub flow: FlowOptions,
 }
 
@@ -123,7 +123,10 @@ impl LabOptions {
             Axis::Y => seg.ny(),
             Axis::X => seg.nx(),
         };
-        View::Section { axis: self.section_axis, pos: self.section_pos.unwrap_or(n / 2).min(n.saturating_sub(1)) }
+        View::Section {
+            axis: self.section_axis,
+            pos: self.section_pos.unwrap_or(n / 2).min(n.saturating_sub(1)),
+        }
     }
 }
 
@@ -183,11 +186,25 @@ pub struct LabReport {
 
 /// Runs porometry, permeability and the SEM measurements on `seg`.
 pub fn measure(seg: &Volume<u8>, opts: &LabOptions) -> Result<LabReport> {
-    anyhow::ensure!(seg.len() > 0, "empty volume");
+    anyhow::ensure!(!seg.is_empty(), "empty volume");
+    let t = std::time::Instant::now();
     let (poro, dry) = porometry::porometry(seg, &opts.porometry_options()).context("porometry")?;
+    log::info!(
+        "lab: porometry ({} pressures, {:.2e} lattice updates) in {:.1} s",
+        poro.curves.pressure_kpa.len(),
+        poro.solver_node_updates as f64,
+        t.elapsed().as_secs_f64()
+    );
     let permeability = permeability(seg, &dry, opts.thickness_um);
+    if !dry.converged && dry.fluid_nodes > 0 {
+        log::warn!("lab: the dry flow solve stopped at {} steps without meeting its convergence criterion", dry.steps);
+    }
     let sem = sem_report(seg, opts);
-    Ok(LabReport { porometry: poro, permeability, sem })
+    Ok(LabReport {
+        porometry: poro,
+        permeability,
+        sem,
+    })
 }
 
 /// Darcy and water permeability from a dry flow solve.
@@ -281,7 +298,13 @@ pub fn write_images(seg: &Volume<u8>, report: &LabReport, dir: &Path, opts: &Lab
 pub fn porometry_chart(p: &Porometry, path: &Path) -> Result<()> {
     use plotters::style::RGBColor;
     let c = &p.curves;
-    let pts = |ys: &[f64]| c.pressure_kpa.iter().copied().zip(ys.iter().copied()).collect::<Vec<_>>();
+    let pts = |ys: &[f64]| {
+        c.pressure_kpa
+            .iter()
+            .copied()
+            .zip(ys.iter().copied())
+            .collect::<Vec<_>>()
+    };
     // Real porometers start at zero pressure: the dry line passes through the
     // origin and the wet curve is zero below the bubble point.
     let with_origin = |mut v: Vec<(f64, f64)>| {
@@ -289,22 +312,55 @@ pub fn porometry_chart(p: &Porometry, path: &Path) -> Result<()> {
         v
     };
     let series = [
-        plot::Series { label: "Dry curve", points: with_origin(pts(&c.dry_flux)), color: RGBColor(30, 30, 30), dashed: false },
-        plot::Series { label: "Wet curve", points: with_origin(pts(&c.wet_flux)), color: RGBColor(20, 90, 200), dashed: false },
-        plot::Series { label: "Half-dry curve", points: with_origin(pts(&c.half_dry_flux)), color: RGBColor(90, 90, 90), dashed: true },
+        plot::Series {
+            label: "Dry curve",
+            points: with_origin(pts(&c.dry_flux)),
+            color: RGBColor(30, 30, 30),
+            dashed: false,
+        },
+        plot::Series {
+            label: "Wet curve",
+            points: with_origin(pts(&c.wet_flux)),
+            color: RGBColor(20, 90, 200),
+            dashed: false,
+        },
+        plot::Series {
+            label: "Half-dry curve",
+            points: with_origin(pts(&c.half_dry_flux)),
+            color: RGBColor(90, 90, 90),
+            dashed: true,
+        },
     ];
     let mut markers = Vec::new();
     let bp_label;
     let mf_label;
     if let (Some(pb), Some(db)) = (p.bubble_point_pressure_kpa, p.bubble_point_diameter_um) {
         bp_label = format!("Bubble point {pb:.1} kPa ({db:.3} µm)");
-        markers.push(plot::Marker { label: &bp_label, x: pb, color: RGBColor(200, 40, 40) });
+        markers.push(plot::Marker {
+            label: &bp_label,
+            x: pb,
+            color: RGBColor(200, 40, 40),
+        });
     }
     if let (Some(pm), Some(dm)) = (p.mean_flow_pressure_kpa, p.mean_flow_diameter_um) {
         mf_label = format!("Mean flow {pm:.1} kPa ({dm:.3} µm)");
-        markers.push(plot::Marker { label: &mf_label, x: pm, color: RGBColor(20, 150, 60) });
+        markers.push(plot::Marker {
+            label: &mf_label,
+            x: pm,
+            color: RGBColor(20, 150, 60),
+        });
     }
-    let title = format!("Capillary flow porometry (ASTM F316), {} γ = {:.1} mN/m", p.fluid, p.surface_tension_mn_per_m);
-    let img = plot::flow_chart(&title, "Pressure (kPa)", &format!("Gas flux ({})", c.flux_unit), &series, &markers, (900, 600))?;
+    let title = format!(
+        "Capillary flow porometry (ASTM F316), {} γ = {:.1} mN/m",
+        p.fluid, p.surface_tension_mn_per_m
+    );
+    let img = plot::flow_chart(
+        &title,
+        "Pressure (kPa)",
+        &format!("Gas flux ({})", c.flux_unit),
+        &series,
+        &markers,
+        (900, 600),
+    )?;
     plot::save_rgb(&img, path)
 }

@@ -35,7 +35,8 @@ pub fn draw_text(img: &mut GrayImage, text: &str, x: i32, y: i32, size_px: f64, 
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
         let style = (FAMILY, size_px).into_font().color(&RGBColor(value, value, value));
-        root.draw(&Text::new(text.to_string(), (x, y), style)).map_err(|e| anyhow!("drawing text: {e}"))?;
+        root.draw(&Text::new(text.to_string(), (x, y), style))
+            .map_err(|e| anyhow!("drawing text: {e}"))?;
         root.present().map_err(|e| anyhow!("drawing text: {e}"))?;
     }
     for (p, c) in img.iter_mut().zip(rgb.chunks_exact(3)) {
@@ -48,7 +49,9 @@ pub fn draw_text(img: &mut GrayImage, text: &str, x: i32, y: i32, size_px: f64, 
 pub fn png_bytes(raw: &[u8], w: u32, h: u32, color: image::ExtendedColorType) -> Result<Vec<u8>> {
     use image::ImageEncoder;
     let mut out = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut out).write_image(raw, w, h, color).context("encoding PNG")?;
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(raw, w, h, color)
+        .context("encoding PNG")?;
     Ok(out)
 }
 
@@ -82,12 +85,29 @@ pub struct Marker<'a> {
 }
 
 /// Draws the porometer report chart: flow against pressure.
-pub fn flow_chart(title: &str, x_desc: &str, y_desc: &str, series: &[Series], markers: &[Marker], size: (u32, u32)) -> Result<RgbImage> {
+pub fn flow_chart(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+    markers: &[Marker],
+    size: (u32, u32),
+) -> Result<RgbImage> {
     ensure_font()?;
     let (w, h) = size;
     let mut buf = vec![255u8; (w * h * 3) as usize];
-    let xmax = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(0.0f64, f64::max).max(1e-12) * 1.02;
-    let ymax = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0f64, f64::max).max(1e-12) * 1.05;
+    let xmax = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold(0.0f64, f64::max)
+        .max(1e-12)
+        * 1.02;
+    let ymax = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0f64, f64::max)
+        .max(1e-12)
+        * 1.05;
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         let err = |e: &dyn std::fmt::Display| anyhow!("drawing chart: {e}");
@@ -111,7 +131,12 @@ pub fn flow_chart(title: &str, x_desc: &str, y_desc: &str, series: &[Series], ma
         for m in markers {
             let c = m.color;
             chart
-                .draw_series(DashedLineSeries::new(vec![(m.x, 0.0), (m.x, ymax)], 6, 4, c.stroke_width(1)))
+                .draw_series(DashedLineSeries::new(
+                    vec![(m.x, 0.0), (m.x, ymax)],
+                    6,
+                    4,
+                    c.stroke_width(1),
+                ))
                 .map_err(|e| err(&e))?
                 .label(m.label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(1)));
@@ -120,11 +145,17 @@ pub fn flow_chart(title: &str, x_desc: &str, y_desc: &str, series: &[Series], ma
             let c = s.color;
             let style = c.stroke_width(2);
             let drawn = if s.dashed {
-                chart.draw_series(DashedLineSeries::new(s.points.clone(), 10, 6, style)).map_err(|e| err(&e))?
+                chart
+                    .draw_series(DashedLineSeries::new(s.points.clone(), 10, 6, style))
+                    .map_err(|e| err(&e))?
             } else {
-                chart.draw_series(LineSeries::new(s.points.clone(), style)).map_err(|e| err(&e))?
+                chart
+                    .draw_series(LineSeries::new(s.points.clone(), style))
+                    .map_err(|e| err(&e))?
             };
-            drawn.label(s.label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(2)));
+            drawn
+                .label(s.label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(2)));
             if !s.dashed {
                 chart
                     .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled())))

@@ -62,16 +62,28 @@ pub struct Fluid {
 impl Fluid {
     /// Ethanol, γ = 22.3 mN/m, θ = 0 (ASTM F316 as in seeds 000 and 002).
     pub fn ethanol() -> Self {
-        Self { name: "ethanol".into(), surface_tension_n_per_m: 22.3e-3, contact_angle_deg: 0.0 }
+        Self {
+            name: "ethanol".into(),
+            surface_tension_n_per_m: 22.3e-3,
+            contact_angle_deg: 0.0,
+        }
     }
     /// Water at 25 °C, γ = 72.0 mN/m; θ = 0 assumes a hydrophilic membrane.
     pub fn water() -> Self {
-        Self { name: "water".into(), surface_tension_n_per_m: 72.0e-3, contact_angle_deg: 0.0 }
+        Self {
+            name: "water".into(),
+            surface_tension_n_per_m: 72.0e-3,
+            contact_angle_deg: 0.0,
+        }
     }
     /// Low-surface-tension porometry fluid (perfluoropolyether type,
     /// γ ≈ 16 mN/m, fully wetting).
     pub fn porometry_fluid() -> Self {
-        Self { name: "porefluid".into(), surface_tension_n_per_m: 16.0e-3, contact_angle_deg: 0.0 }
+        Self {
+            name: "porefluid".into(),
+            surface_tension_n_per_m: 16.0e-3,
+            contact_angle_deg: 0.0,
+        }
     }
     /// Looks a fluid up by name: `ethanol`, `water`, `porefluid`.
     pub fn by_name(name: &str) -> Option<Self> {
@@ -100,8 +112,9 @@ impl Fluid {
 #[derive(Clone, Debug)]
 pub struct PorometryOptions {
     pub fluid: Fluid,
-    /// Number of pressures on the wet curve (log-spaced from 0.9× the bubble
-    /// point to the pressure that empties one-voxel pores).
+    /// Number of pressures on the wet curve (log-spaced from 0.95× the bubble
+    /// point to the pressure that fills 99.5 % of the spanning pore space with
+    /// gas).
     pub n_pressures: usize,
     /// Dynamic viscosity of the test gas (air at 20 °C: 18.2 µPa·s).
     pub gas_viscosity_pa_s: f64,
@@ -169,6 +182,9 @@ pub struct Porometry {
     pub flow_weighted_psd: Vec<PsdBin>,
     /// Assumptions behind the fluxes.
     pub assumptions: String,
+    /// Lattice node updates (fluid nodes × steps) of all flow solves of the
+    /// run (dry, wet curve and mean-flow bisection): the cost of the run.
+    pub solver_node_updates: u64,
 }
 
 /// Precomputed drainage maps of one volume.
@@ -191,12 +207,36 @@ impl<'a> Drainage<'a> {
             (s * s).min(u32::MAX as u64 / 2) as u32
         };
         let e = edt_squared(seg, PORE, periodic_xy);
-        let edt2: Vec<u32> = e.data.iter().map(|&d| if d.is_finite() { (d.round() as u64).min(big as u64) as u32 } else { big }).collect();
+        let edt2: Vec<u32> = e
+            .data
+            .iter()
+            .map(|&d| {
+                if d.is_finite() {
+                    (d.round() as u64).min(big as u64) as u32
+                } else {
+                    big
+                }
+            })
+            .collect();
         let w2 = widest_path(&edt2, seg.shape, periodic_xy);
-        let wvol = Volume { data: w2.iter().map(|&w| w as f32).collect(), shape: seg.shape, voxel_um: seg.voxel_um };
+        let wvol = Volume {
+            data: w2.iter().map(|&w| w as f32).collect(),
+            shape: seg.shape,
+            voxel_um: seg.voxel_um,
+        };
         // Local thickness returns diameters 2·W(s); back to the integer r².
         let lt = local_thickness_from_edt2(&wvol, periodic_xy);
-        let rinv2 = lt.data.iter().map(|&d| if d > 0.0 && d.is_finite() { ((d as f64 / 2.0).powi(2)).round() as u32 } else { 0 }).collect();
+        let rinv2 = lt
+            .data
+            .iter()
+            .map(|&d| {
+                if d > 0.0 && d.is_finite() {
+                    ((d as f64 / 2.0).powi(2)).round() as u32
+                } else {
+                    0
+                }
+            })
+            .collect();
         Self { seg, edt2, w2, rinv2 }
     }
 
@@ -323,11 +363,20 @@ struct FlowRunner<'o> {
     /// The last flowing space and its result: many pressures leave the gas
     /// space unchanged, and then the solve is not repeated.
     last_space: Option<(Vec<bool>, FlowResult)>,
+    /// Node updates so far.
+    updates: u64,
 }
 
 impl<'o> FlowRunner<'o> {
     fn new(shape: [usize; 3], opts: &'o FlowOptions, periodic_xy: bool) -> Self {
-        Self { shape, opts, periodic_xy, last: None, last_space: None }
+        Self {
+            shape,
+            opts,
+            periodic_xy,
+            last: None,
+            last_space: None,
+            updates: 0,
+        }
     }
 
     fn run(&mut self, space: &[bool]) -> FlowResult {
@@ -337,10 +386,14 @@ impl<'o> FlowRunner<'o> {
         }
         if let Some((prev, res)) = &self.last_space {
             if *prev == spanning {
-                return FlowResult { steps: 0, ..res.clone() };
+                return FlowResult {
+                    steps: 0,
+                    ..res.clone()
+                };
             }
         }
         let (r, st) = flow::solve(&spanning, self.shape, self.opts, self.last.as_ref());
+        self.updates += r.fluid_nodes as u64 * r.steps as u64;
         self.last = Some(st);
         self.last_space = Some((spanning, r.clone()));
         r
@@ -375,6 +428,14 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
     // The dry run is independent of the wet runs; solve it first.
     let mut dry_runner = FlowRunner::new(seg.shape, &flow_opts, opts.periodic_xy);
     let dry = dry_runner.run(&pore);
+    report.solver_node_updates = dry_runner.updates;
+    log::debug!(
+        "porometry: dry solve k = {:.4e} vox², {} nodes, {} steps, converged {}",
+        dry.k_vox2,
+        dry.fluid_nodes,
+        dry.steps,
+        dry.converged
+    );
     drop(dry_runner);
     let Some(r_bp) = drainage.breakthrough_radius() else {
         return Ok((report, dry));
@@ -391,10 +452,24 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
         q * 1e3 * 60.0 / 1e4
     };
 
-    // Pressures: from 0.9× the bubble point up to the pressure at r = 1 voxel,
-    // log-spaced. Above the bubble point every step opens smaller pores.
-    let p0 = 0.9 * pa_of_r(r_bp);
-    let p1 = pa_of_r(1.0).max(p0 * 1.5);
+    // Pressures: log-spaced from just below the bubble point to the pressure
+    // at which 99.5 % of the spanning pore space is gas-filled (beyond it the
+    // wet curve lies on the dry curve, as a porometer run is stopped there).
+    let p0 = 0.95 * pa_of_r(r_bp);
+    let r_end = {
+        let span = flow::spanning(&pore, seg.shape, opts.periodic_xy);
+        let mut r2: Vec<u32> = drainage
+            .invasion_radius_sq()
+            .iter()
+            .zip(&span)
+            .filter(|(_, &s)| s)
+            .map(|(&r, _)| r)
+            .collect();
+        r2.sort_unstable();
+        let q = r2.get(r2.len() / 200).copied().unwrap_or(1).max(1);
+        (q as f64).sqrt()
+    };
+    let p1 = pa_of_r(r_end).max(p0 * 1.5);
     let n = opts.n_pressures;
     let pressures: Vec<f64> = (0..n).map(|i| p0 * (p1 / p0).powf(i as f64 / (n - 1) as f64)).collect();
     let mut wet = FlowRunner::new(seg.shape, &flow_opts, opts.periodic_xy);
@@ -403,15 +478,26 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
     c.flux_unit = "L/(min·cm²)".into();
     for &p in &pressures {
         let r = fluid.laplace_coefficient() / p / 2.0 / (vox * 1e-6);
-        let res = if r > r_bp { FlowResult::default() } else { wet.run(&drainage.invaded(r)) };
-        log::debug!("porometry: P = {:.2} kPa, r = {r:.3} vox, k = {:.4e} vox², {} steps", p / 1e3, res.k_vox2, res.steps);
+        let res = if r > r_bp {
+            FlowResult::default()
+        } else {
+            wet.run(&drainage.invaded(r))
+        };
+        log::debug!(
+            "porometry: P = {:.2} kPa, r = {r:.3} vox, k = {:.4e} vox², {} nodes, {} steps",
+            p / 1e3,
+            res.k_vox2,
+            res.fluid_nodes,
+            res.steps
+        );
         wet_k.push(res.k_vox2);
         c.pressure_kpa.push(p / 1e3);
         c.laplace_diameter_um.push(fluid.diameter_um(p));
         c.wet_flux.push(flux(res.k_vox2, p));
         c.dry_flux.push(flux(dry.k_vox2, p));
         c.half_dry_flux.push(0.5 * flux(dry.k_vox2, p));
-        c.wet_fraction.push(if dry.k_vox2 > 0.0 { res.k_vox2 / dry.k_vox2 } else { 0.0 });
+        c.wet_fraction
+            .push(if dry.k_vox2 > 0.0 { res.k_vox2 / dry.k_vox2 } else { 0.0 });
         c.solver_steps.push(res.steps);
         c.solver_converged.push(res.converged || res.fluid_nodes == 0);
     }
@@ -423,7 +509,11 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
         let d_hi = if i == 0 { d_bp } else { c.laplace_diameter_um[i - 1] };
         let share = (f - prev).max(0.0);
         if share > 0.0 {
-            report.flow_weighted_psd.push(PsdBin { diameter_min_um: c.laplace_diameter_um[i].min(d_hi), diameter_max_um: d_hi, flow_share: share });
+            report.flow_weighted_psd.push(PsdBin {
+                diameter_min_um: c.laplace_diameter_um[i].min(d_hi),
+                diameter_max_um: d_hi,
+                flow_share: share,
+            });
         }
         prev = prev.max(f);
     }
@@ -435,7 +525,11 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
         let r_of_p = |p: f64| fluid.laplace_coefficient() / p / 2.0 / (vox * 1e-6);
         // Sets are constant for r² in (k−1, k]: index them by k = ⌈r²⌉.
         let mut lo = (r_of_p(pressures[i]).powi(2)).ceil() as u64; // G ≥ half
-        let mut hi = if i == 0 { (r_bp * r_bp).round() as u64 + 1 } else { (r_of_p(pressures[i - 1]).powi(2)).ceil() as u64 }; // G < half
+        let mut hi = if i == 0 {
+            (r_bp * r_bp).round() as u64 + 1
+        } else {
+            (r_of_p(pressures[i - 1]).powi(2)).ceil() as u64
+        }; // G < half
         while hi > lo + 1 {
             let mid = (lo + hi) / 2;
             let g = wet.run(&drainage.invaded_k(mid)).k_vox2;
@@ -450,5 +544,6 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
         report.mean_flow_pressure_kpa = Some(fluid.pressure_pa(d_mf) / 1e3);
         report.max_to_mean_ratio = Some(d_bp / d_mf);
     }
+    report.solver_node_updates += wet.updates;
     Ok((report, dry))
 }

@@ -122,7 +122,13 @@ impl<'a> Frame<'a> {
     /// Whether the image's vertical axis is the thickness (z), which does not
     /// wrap.
     fn v_is_z(&self) -> bool {
-        matches!(self.view, View::Section { axis: Axis::Y | Axis::X, .. })
+        matches!(
+            self.view,
+            View::Section {
+                axis: Axis::Y | Axis::X,
+                ..
+            }
+        )
     }
 
     fn wrap(&self, i: i64, n: usize) -> Option<usize> {
@@ -148,14 +154,17 @@ impl<'a> Frame<'a> {
             View::Section { axis: Axis::X, pos } => Some((in_z(v)?, self.wrap(u, ny)?, self.wrap(pos as i64 + d, nx)?)),
             View::Section { axis: Axis::Z, pos } => Some((in_z(pos as i64 + d)?, self.wrap(v, ny)?, self.wrap(u, nx)?)),
             View::Surface(Side::Top) => Some((in_z(d)?, self.wrap(v, ny)?, self.wrap(u, nx)?)),
-            View::Surface(Side::Bottom) => {
-                Some((in_z(nz as i64 - 1 - d)?, self.wrap(v, ny)?, self.wrap(nx as i64 - 1 - u, nx)?))
-            }
+            View::Surface(Side::Bottom) => Some((
+                in_z(nz as i64 - 1 - d)?,
+                self.wrap(v, ny)?,
+                self.wrap(nx as i64 - 1 - u, nx)?,
+            )),
         }
     }
 
     fn solid(&self, u: i64, v: i64, d: i64) -> bool {
-        self.voxel(u, v, d).is_some_and(|(z, y, x)| self.seg.get(z, y, x) != PORE)
+        self.voxel(u, v, d)
+            .is_some_and(|(z, y, x)| self.seg.get(z, y, x) != PORE)
     }
 
     /// Whether (u, v) lies on the sample at all (sections can extend past the
@@ -227,7 +236,11 @@ struct Raster {
 
 fn raster(seg: &Volume<u8>, frame: &Frame, opts: &SemOptions) -> Raster {
     let (_, nv) = frame.dims();
-    let height_um = opts.fov_height_um.unwrap_or(if frame.v_is_z() { nv as f64 * seg.voxel_um } else { opts.fov_um });
+    let height_um = opts.fov_height_um.unwrap_or(if frame.v_is_z() {
+        nv as f64 * seg.voxel_um
+    } else {
+        opts.fov_um
+    });
     let w = opts.width_px.max(8);
     let pixel_um = opts.fov_um / w as f64;
     let h = ((height_um / pixel_um).round() as u32).max(1);
@@ -238,7 +251,11 @@ fn raster(seg: &Volume<u8>, frame: &Frame, opts: &SemOptions) -> Raster {
 /// field of view and pixels as the micrograph: true where the plane is pore.
 /// Pixels off the sample are false. Returns (map, width, height, µm/pixel).
 pub fn void_map(seg: &Volume<u8>, view: View, opts: &SemOptions) -> (Vec<bool>, u32, u32, f64) {
-    let frame = Frame { seg, view, periodic_xy: opts.periodic_xy };
+    let frame = Frame {
+        seg,
+        view,
+        periodic_xy: opts.periodic_xy,
+    };
     let r = raster(seg, &frame, opts);
     let vox = seg.voxel_um;
     let mut map = vec![false; (r.w * r.h) as usize];
@@ -256,7 +273,11 @@ pub fn void_map(seg: &Volume<u8>, view: View, opts: &SemOptions) -> (Vec<bool>, 
 /// with `data_bar` a black strip with magnification, FOV and scale bar is
 /// added below it.
 pub fn render(seg: &Volume<u8>, view: View, opts: &SemOptions) -> anyhow::Result<GrayImage> {
-    let frame = Frame { seg, view, periodic_xy: opts.periodic_xy };
+    let frame = Frame {
+        seg,
+        view,
+        periodic_xy: opts.periodic_xy,
+    };
     let r = raster(seg, &frame, opts);
     let vox = seg.voxel_um;
     let lambda_um = opts.depth_um.unwrap_or(opts.fov_um / 16.0);
@@ -267,7 +288,11 @@ pub fn render(seg: &Volume<u8>, view: View, opts: &SemOptions) -> anyhow::Result
     // Bilinear resampling of the column brightness at pixel centres; u wraps
     // (lateral), v wraps unless it is the thickness.
     let col = |u: i64, v: i64| -> f32 {
-        let uu = if frame.periodic_xy || frame.v_is_z() { u.rem_euclid(nu as i64) } else { u.clamp(0, nu as i64 - 1) };
+        let uu = if frame.periodic_xy || frame.v_is_z() {
+            u.rem_euclid(nu as i64)
+        } else {
+            u.clamp(0, nu as i64 - 1)
+        };
         let vv = if frame.v_is_z() {
             if v < 0 || v >= nv as i64 {
                 return -1.0;
@@ -316,7 +341,9 @@ pub fn render(seg: &Volume<u8>, view: View, opts: &SemOptions) -> anyhow::Result
 
 fn gaussian_blur(img: &[f32], w: usize, h: usize, sigma: f64) -> Vec<f32> {
     let rad = (3.0 * sigma).ceil() as i64;
-    let k: Vec<f32> = (-rad..=rad).map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp() as f32).collect();
+    let k: Vec<f32> = (-rad..=rad)
+        .map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp() as f32)
+        .collect();
     let ks: f32 = k.iter().sum();
     let k: Vec<f32> = k.iter().map(|x| x / ks).collect();
     let pass = |src: &[f32], horizontal: bool| -> Vec<f32> {
@@ -345,7 +372,11 @@ fn gaussian_blur(img: &[f32], w: usize, h: usize, sigma: f64) -> Vec<f32> {
 pub fn scale_bar_um(fov_um: f64) -> f64 {
     let target = fov_um / 5.0;
     let p = 10f64.powf(target.log10().floor());
-    [5.0, 2.0, 1.0].iter().map(|m| m * p).find(|&l| l <= target).unwrap_or(p)
+    [5.0, 2.0, 1.0]
+        .iter()
+        .map(|m| m * p)
+        .find(|&l| l <= target)
+        .unwrap_or(p)
 }
 
 fn fmt_len(um: f64) -> String {
@@ -368,7 +399,10 @@ fn add_data_bar(img: GrayImage, fov_um: f64, pixel_um: f64) -> anyhow::Result<Gr
     for (x, y, p) in img.enumerate_pixels() {
         out.put_pixel(x, y, *p);
     }
-    let font = bar_h as f64 * 0.55;
+    // Narrow images get a smaller font and no FOV text, so the magnification
+    // and the scale bar do not overlap.
+    let narrow = w < 240;
+    let font = if narrow { (w as f64 / 20.0).max(6.0) } else { bar_h as f64 * 0.55 };
     let ty = (h + bar_h / 2) as i32 - (font * 0.55) as i32;
     let mag = magnification(fov_um);
     let mag_txt = format!("SE  ×{}", group_thousands(mag.round() as u64));
@@ -385,8 +419,10 @@ fn add_data_bar(img: GrayImage, fov_um: f64, pixel_um: f64) -> anyhow::Result<Gr
     }
     let label = fmt_len(bar_um);
     draw_text(&mut out, &label, x0 as i32, (h + 2) as i32, font * 0.8, 255)?;
-    let fov_txt = format!("FOV {} µm", trim(fov_um));
-    draw_text(&mut out, &fov_txt, (w / 2) as i32 - (font * 2.5) as i32, ty, font, 255)?;
+    if !narrow {
+        let fov_txt = format!("FOV {} µm", trim(fov_um));
+        draw_text(&mut out, &fov_txt, (w / 2) as i32 - (font * 2.5) as i32, ty, font, 255)?;
+    }
     Ok(out)
 }
 
@@ -394,7 +430,7 @@ fn group_thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -417,7 +453,12 @@ mod tests {
     #[test]
     fn section_shows_thickness_and_is_reproducible() {
         let seg = super::super::synth::pore_spheres([24, 32, 32], 0.25, 3.0, 0.5, 3);
-        let opts = SemOptions { fov_um: 8.0, width_px: 64, data_bar: false, ..Default::default() };
+        let opts = SemOptions {
+            fov_um: 8.0,
+            width_px: 64,
+            data_bar: false,
+            ..Default::default()
+        };
         let a = render(&seg, View::Section { axis: Axis::Y, pos: 5 }, &opts).unwrap();
         let b = render(&seg, View::Section { axis: Axis::Y, pos: 5 }, &opts).unwrap();
         assert_eq!(a, b);

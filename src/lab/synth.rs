@@ -38,7 +38,11 @@ pub fn pore_spheres(shape: [usize; 3], voxel_um: f64, r: f64, porosity: f64, see
     let mut pores = 0usize;
     let ri = r.ceil() as i64;
     while (pores as f64) < porosity * total {
-        let c = [rng.next_f64() * nz as f64, rng.next_f64() * ny as f64, rng.next_f64() * nx as f64];
+        let c = [
+            rng.next_f64() * nz as f64,
+            rng.next_f64() * ny as f64,
+            rng.next_f64() * nx as f64,
+        ];
         for dz in -ri..=ri {
             let z = c[0].floor() as i64 + dz;
             if z < 0 || z >= nz as i64 {
@@ -48,7 +52,9 @@ pub fn pore_spheres(shape: [usize; 3], voxel_um: f64, r: f64, porosity: f64, see
                 for dx in -ri..=ri {
                     let y = c[1].floor() as i64 + dy;
                     let x = c[2].floor() as i64 + dx;
-                    let d2 = (z as f64 + 0.5 - c[0]).powi(2) + (y as f64 + 0.5 - c[1]).powi(2) + (x as f64 + 0.5 - c[2]).powi(2);
+                    let d2 = (z as f64 + 0.5 - c[0]).powi(2)
+                        + (y as f64 + 0.5 - c[1]).powi(2)
+                        + (x as f64 + 0.5 - c[2]).powi(2);
                     if d2 < r * r {
                         let (yy, xx) = (y.rem_euclid(ny as i64) as usize, x.rem_euclid(nx as i64) as usize);
                         let i = v.idx(z as usize, yy, xx);
@@ -82,7 +88,10 @@ pub fn isolated_pore_spheres(shape: [usize; 3], voxel_um: f64, d: f64, count: us
             r + 1.0 + rng.next_f64() * (ny as f64 - d - 2.0),
             r + 1.0 + rng.next_f64() * (nx as f64 - d - 2.0),
         ];
-        if centres.iter().all(|o| (0..3).map(|k| (o[k] - c[k]).powi(2)).sum::<f64>() > (d + 2.0).powi(2)) {
+        if centres
+            .iter()
+            .all(|o| (0..3).map(|k| (o[k] - c[k]).powi(2)).sum::<f64>() > (d + 2.0).powi(2))
+        {
             centres.push(c);
         }
     }
@@ -92,7 +101,9 @@ pub fn isolated_pore_spheres(shape: [usize; 3], voxel_um: f64, d: f64, count: us
         for z in lo(0)..hi(0, nz) {
             for y in lo(1)..hi(1, ny) {
                 for x in lo(2)..hi(2, nx) {
-                    let d2 = (z as f64 + 0.5 - c[0]).powi(2) + (y as f64 + 0.5 - c[1]).powi(2) + (x as f64 + 0.5 - c[2]).powi(2);
+                    let d2 = (z as f64 + 0.5 - c[0]).powi(2)
+                        + (y as f64 + 0.5 - c[1]).powi(2)
+                        + (x as f64 + 0.5 - c[2]).powi(2);
                     if d2 < r * r {
                         v.set(z, y, x, PORE);
                     }
