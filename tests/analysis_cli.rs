@@ -19,6 +19,10 @@ fn args(volume: std::path::PathBuf, out: std::path::PathBuf) -> AnalyzeArgs {
         periodic_xy: None,
         density: 1.24,
         no_skeleton: false,
+        // The lab's measurements have their own end-to-end tests (tests/lab_report.rs, tests/run_outputs.rs).
+        no_lab: true,
+        fluid: "ethanol".into(),
+        thickness_um: None,
     }
 }
 

@@ -249,8 +249,10 @@ pub fn read_vti(path: &Path, array: Option<&str>) -> Result<LoadedVolume, ReadEr
             let at = appended_at.ok_or_else(|| ReadError::format(path, "format=\"appended\" but no <AppendedData>"))?;
             let tag_text = String::from_utf8_lossy(&bytes[at..bytes.len().min(at + 256)]).into_owned();
             let app = parse_tag(&tag_text, 0).ok_or_else(|| ReadError::format(path, "malformed <AppendedData> tag"))?;
-            let underscore = find_bytes(&bytes[at + app.end..], b"_")
-                .ok_or_else(|| ReadError::format(path, "<AppendedData> without the '_' marker"))?;
+            // The tag text was decoded lossily: in a damaged file its length in
+            // characters need not match bytes, so index the bytes checked.
+            let after_tag = bytes.get(at + app.end..).ok_or_else(|| ReadError::format(path, "malformed <AppendedData> tag"))?;
+            let underscore = find_bytes(after_tag, b"_").ok_or_else(|| ReadError::format(path, "<AppendedData> without the '_' marker"))?;
             let base = at + app.end + underscore + 1;
             let offset: usize = a
                 .get("offset")
