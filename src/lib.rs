@@ -7,11 +7,14 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod bench_suite;
 pub mod gpu;
 pub mod lab;
+pub mod report;
 pub mod run;
 pub mod scene;
 pub mod solver;
+pub mod sweep;
 pub mod util;
 pub mod volume;
 pub mod volume_io;
