@@ -86,3 +86,19 @@ fn emitted_array_script_is_valid_and_each_task_runs_its_point() {
     assert_eq!(s["rows"][4]["status"], "completed");
     assert_eq!(s["rows"][0]["status"], "pending");
 }
+
+#[test]
+fn a_point_that_cannot_start_is_recorded_with_its_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("nodev");
+    let d = dir.to_str().unwrap();
+    cli::run(&parse(&["sweep", "--vary", "initial.phi_p=0.22,0.25", "--set", "grid.nx=12", "--set", "grid.ny=12", "--set", "grid.nz=8", "--out", d, "--emit", "slurm"]), true).unwrap();
+    // No adapter has this name: the point fails before its run folder exists.
+    let err = cli::run(&parse(&["sweep", "point", d, "1", "--backend", "gpu", "--adapter", "no-such-adapter-xyz"]), true).unwrap_err();
+    assert!(format!("{err:#}").contains("no-such-adapter-xyz"), "{err:#}");
+    cli::run(&parse(&["sweep", "gather", d]), true).unwrap();
+    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["rows"][1]["status"], "failed");
+    assert!(s["rows"][1]["error"].as_str().unwrap().contains("no-such-adapter-xyz"));
+    assert_eq!(s["failed"], 1);
+}

@@ -75,6 +75,9 @@ pub fn inspect(dir: &Path) -> Found {
     match status.as_deref() {
         Some("completed") => Found::Completed,
         Some("failed") => Found::Restart,
+        // A failure before the run could write run.json (e.g. an unreadable
+        // checkpoint): resuming would fail the same way, so start afresh.
+        _ if read_status(dir).is_some_and(|s| s.status == "failed") => Found::Restart,
         _ if dir.join("checkpoint.bin").exists() && dir.join("scene.toml").exists() => Found::Resumable,
         _ => Found::Restart,
     }
@@ -109,10 +112,10 @@ pub fn run_point(sweep_dir: &Path, m: &Manifest, scene_text: &str, p: &Point, wo
         Err(e) => ("failed", Some(format!("{e:#}"))),
     };
     let st = PointStatus { index: p.index, name: p.name.clone(), status: status.into(), error, worker: worker.describe(), wall_s: t0.elapsed().as_secs_f64(), resumed };
-    if dir.exists() {
-        if let Err(e) = write_status(&dir, &st) {
-            log::warn!("point {}: {e:#}", p.name);
-        }
+    // Also for a failure before the run made its folder (no adapter, say), so
+    // the error is on record; the next sweep clears such a folder and retries.
+    if let Err(e) = std::fs::create_dir_all(&dir).map_err(anyhow::Error::from).and_then(|_| write_status(&dir, &st)) {
+        log::warn!("point {}: {e:#}", p.name);
     }
     st
 }

@@ -185,7 +185,15 @@ pub fn gather(dir: &Path) -> Result<Summary> {
     let mut s = collect(dir)?;
     let plots_dir = dir.join("plots");
     std::fs::create_dir_all(&plots_dir).with_context(|| format!("creating {}", plots_dir.display()))?;
-    s.plots = write_plots(&s, &plots_dir)?.into_iter().map(|p| format!("plots/{}", p.file_name().expect("file").to_string_lossy())).collect();
+    let written = write_plots(&s, &plots_dir)?;
+    // Plots of an earlier gather that this one did not redraw are stale.
+    for e in std::fs::read_dir(&plots_dir)?.filter_map(|e| e.ok()) {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "png") && !written.contains(&p) {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+    s.plots = written.into_iter().map(|p| format!("plots/{}", p.file_name().expect("file").to_string_lossy())).collect();
     crate::util::atomic_write(&dir.join("summary.csv"), to_csv(&s).as_bytes())?;
     crate::util::atomic_write(&dir.join("summary.json"), serde_json::to_string_pretty(&s)?.as_bytes())?;
     crate::report::write_sweep_index(dir)?;
