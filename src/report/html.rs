@@ -172,7 +172,10 @@ fn recipe(scene: Option<&Value>) -> String {
         for (i, st) in stages.iter().enumerate() {
             let kind = st.get("kind").and_then(Value::as_str).unwrap_or("?");
             let dur = st.get("duration_s").and_then(Value::as_f64).map(|d| format!("{} s", num(d))).unwrap_or_default();
-            let bc = st.get("boundary").map(|b| b.to_string()).unwrap_or_default();
+            let bc = match st.get("boundary").and_then(Value::as_array) {
+                Some(faces) => crate::scene::FACE_KEYS.iter().zip(faces).map(|(f, b)| format!("{f} {}", b.as_str().unwrap_or("?"))).collect::<Vec<_>>().join(", "),
+                None => String::new(),
+            };
             rows.push((format!("stage {i}"), format!("{} {dur} <span class=\"sub\">{}</span>", escape(kind), escape(&bc))));
         }
     }

@@ -97,8 +97,15 @@ pub fn run_point(sweep_dir: &Path, m: &Manifest, scene_text: &str, p: &Point, wo
             if !dir.join("report.html").exists() {
                 let _ = crate::report::write_run_report(&dir);
             }
-            let st = PointStatus { index: p.index, name: p.name.clone(), status: "completed".into(), error: None, worker: "skipped (already complete)".into(), wall_s: 0.0, resumed: false };
-            return read_status(&dir).filter(|s| s.status == "completed").unwrap_or(st);
+            if let Some(st) = read_status(&dir).filter(|s| s.status == "completed") {
+                return st;
+            }
+            // Killed between the run's end and this record: record it now.
+            let st = PointStatus { index: p.index, name: p.name.clone(), status: "completed".into(), error: None, worker: "completed by an earlier, interrupted sweep".into(), wall_s: 0.0, resumed: false };
+            if let Err(e) = write_status(&dir, &st) {
+                log::warn!("point {}: {e:#}", p.name);
+            }
+            return st;
         }
         _ => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(&dir, m, scene_text, p, worker, found)))
             .unwrap_or_else(|panic| Err(anyhow!("the point panicked: {}", panic_text(&panic)))),

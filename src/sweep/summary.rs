@@ -295,7 +295,14 @@ fn plot_one(file: &Path, mt: &Metric, key: &str, series: &[(String, Vec<(f64, f6
             }
         }
         if series.iter().any(|(l, _)| !l.is_empty()) {
-            chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).label_font(("sans-serif", 13)).draw()?;
+            // The legend goes in the corner with the fewest points.
+            let corner = |p: &(f64, f64)| ((p.0 - x0) / (x1 - x0) > 0.5, (p.1 - y0) / (y1 - y0) > 0.5);
+            let pos = [(true, true, SeriesLabelPosition::UpperRight), (false, true, SeriesLabelPosition::UpperLeft), (true, false, SeriesLabelPosition::LowerRight), (false, false, SeriesLabelPosition::LowerLeft)]
+                .into_iter()
+                .min_by_key(|(r, u, _)| all.iter().filter(|p| corner(p) == (*r, *u)).count())
+                .map(|(_, _, pos)| pos)
+                .expect("four corners");
+            chart.configure_series_labels().position(pos).background_style(WHITE.mix(0.85)).border_style(BLACK).label_font(("sans-serif", 13)).draw()?;
         }
         root.present()?;
     }
