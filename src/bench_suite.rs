@@ -128,12 +128,35 @@ pub fn run_suite(backend: BackendChoice, adapter: Option<&str>, quick: bool) -> 
     }))
 }
 
-/// Porometry needs the lab module (issue 4), which is not in this build yet.
-fn porometry_case(_quick: bool) -> Value {
-    json!({
-        "status": "not available",
-        "reason": "capillary flow porometry belongs to the lab module (crate::lab, issue 4), which is not part of this build",
-    })
+/// Capillary flow porometry (bubble point, wet and dry curves at 20 pressures,
+/// mean-flow point) with the permeability and SEM figures, on the same kind of
+/// bicontinuous structure as the analysis case. 128³ in the standard suite
+/// (256³ takes about half an hour on two CPU cores: see docs/benchmarks.md).
+fn porometry_case(quick: bool) -> Value {
+    let size = if quick { 16 } else { 128 };
+    log::info!("bench suite: porometry at {size}^3");
+    let field = synthetic::gaussian_random_field([size; 3], 3.0, 7);
+    let mut seg = synthetic::level_set(&field, 0.5);
+    seg.voxel_um = 0.05;
+    let opts = crate::lab::LabOptions { n_pressures: 20, ..Default::default() };
+    let t0 = Instant::now();
+    match crate::lab::measure(&seg, &opts) {
+        Ok(r) => {
+            let seconds = t0.elapsed().as_secs_f64();
+            let v = serde_json::to_value(&r).unwrap_or(Value::Null);
+            json!({
+                "size": size,
+                "status": "ok",
+                "pressures": 20,
+                "seconds": seconds,
+                "voxels_per_s": seg.len() as f64 / seconds,
+                "bubble_point_diameter_um": v.pointer("/porometry/bubble_point_diameter_um"),
+                "mean_flow_diameter_um": v.pointer("/porometry/mean_flow_diameter_um"),
+                "darcy_m2": v.pointer("/permeability/darcy_m2"),
+            })
+        }
+        Err(e) => json!({"size": size, "status": "failed", "error": format!("{e:#}")}),
+    }
 }
 
 /// The full analysis stage (segmented volume → every measurement) on a

@@ -32,6 +32,8 @@ enum Command {
     Analyze(phasecast::analysis::cli::AnalyzeArgs),
     /// Render a simulated SEM micrograph of a section or surface of any volume.
     Render(phasecast::lab::cli::RenderArgs),
+    /// Run a scene over a grid of parameter values (batch study; see docs/batch.md).
+    Sweep(phasecast::sweep::cli::SweepArgs),
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -75,6 +77,12 @@ struct BenchArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// Run the standard benchmark cases (ternary step 128³/256³/512³ as memory allows, porometry, analysis 256³) and print them as JSON.
+    #[arg(long)]
+    suite: bool,
+    /// With --suite: small sizes (seconds).
+    #[arg(long, requires = "suite")]
+    quick: bool,
 }
 
 fn main() {
@@ -96,6 +104,12 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Analyze(a) => phasecast::analysis::cli::run(&a),
         Command::Render(a) => phasecast::lab::cli::render(&a),
+        Command::Sweep(a) => phasecast::sweep::cli::run(&a, cli.quiet),
+        Command::Bench(a) if a.suite => {
+            let r = phasecast::bench_suite::run_suite(a.backend, a.adapter.as_deref(), a.quick)?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
+            Ok(())
+        }
         Command::Bench(a) => {
             let r = phasecast::bench::bench(a.size, a.steps, a.backend, a.adapter.as_deref())?;
             if a.json {
@@ -135,6 +149,10 @@ fn run_cmd(a: RunArgs, quiet: bool) -> Result<()> {
         Status::Completed => "completed",
         Status::Stopped => "stopped (resume with --resume)",
     };
+    if outcome.status == Status::Completed {
+        let report = phasecast::report::write_run_report(&outcome.dir)?;
+        log::info!("report: {}", report.display());
+    }
     log::info!(
         "run {what}: {} steps to t = {:.4e} s in {:.1} s on {} ({:.3e} voxel-updates/s); outputs in {}",
         outcome.steps,
