@@ -36,7 +36,7 @@ fn main() -> Result<()> {
         eprintln!("{s}: largest relative difference {:.2} %", 100.0 * worst);
     }
 
-    phasecast::util::register_plot_font();
+    let _ = phasecast::util::register_plot_font();
     std::fs::create_dir_all("docs/images")?;
     let root = BitMapBackend::new("docs/images/pfhub_bm1a.png", (900, 600)).into_drawing_area();
     root.fill(&WHITE)?;

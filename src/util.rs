@@ -65,11 +65,15 @@ mod tests {
     }
 }
 
-/// Registers the bundled DejaVu Sans as plotters' "sans-serif" font (once).
-pub fn register_plot_font() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
+/// Family name of the bundled font in plotters.
+pub const PLOT_FONT: &str = "sans-serif";
+
+/// Registers the bundled DejaVu Sans (assets/DejaVuSans.ttf) as plotters'
+/// [`PLOT_FONT`] family, once per process; false if the font could not be loaded.
+pub fn register_plot_font() -> bool {
+    static DONE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DONE.get_or_init(|| {
         const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-        let _ = plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, FONT);
-    });
+        plotters::style::register_font(PLOT_FONT, plotters::style::FontStyle::Normal, FONT).is_ok()
+    })
 }

@@ -10,14 +10,9 @@ use plotters::prelude::*;
 use super::AnalysisReport;
 use crate::util::atomic_write;
 
-const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
-
 fn register_font() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Fails only on a malformed font, which include_bytes! rules out.
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
-    });
+    // Fails only on a malformed font, which the bundled file rules out.
+    let _ = crate::util::register_plot_font();
 }
 
 fn fmt(v: f64, prec: usize) -> String {

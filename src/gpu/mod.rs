@@ -85,6 +85,11 @@ impl GpuContext {
             wanted: wanted.as_ref().map(|w| format!(" matching '{w}'")).unwrap_or_default(),
             available,
         })?;
+        Self::from_adapter(adapter)
+    }
+
+    /// A device on `adapter`, with the adapter's own limits.
+    pub fn from_adapter(adapter: wgpu::Adapter) -> Result<Self, GpuError> {
         let info = adapter.get_info();
         let limits = adapter.limits();
         let desc = wgpu::DeviceDescriptor {

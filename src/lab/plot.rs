@@ -6,19 +6,14 @@
 use anyhow::{anyhow, Context, Result};
 use image::{GrayImage, RgbImage};
 use plotters::prelude::*;
-use plotters::style::FontStyle;
 use std::path::Path;
-use std::sync::OnceLock;
 
-static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 /// Family name under which the bundled font is registered.
-pub const FAMILY: &str = "phasecast-sans";
+pub const FAMILY: &str = crate::util::PLOT_FONT;
 
 /// Registers the bundled font with plotters once per process.
 pub fn ensure_font() -> Result<()> {
-    static DONE: OnceLock<bool> = OnceLock::new();
-    let ok = *DONE.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
-    if ok {
+    if crate::util::register_plot_font() {
         Ok(())
     } else {
         Err(anyhow!("the bundled font assets/DejaVuSans.ttf could not be loaded"))

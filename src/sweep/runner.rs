@@ -171,18 +171,8 @@ fn context_at(i: usize) -> Result<GpuContext> {
     let list = crate::gpu::adapters();
     let n = list.len();
     let adapter = list.into_iter().nth(i).ok_or_else(|| anyhow!("--devices {i}: there are {n} adapters; see `phasecast info`"))?;
-    let info = adapter.get_info();
-    let limits = adapter.limits();
-    let desc = wgpu::DeviceDescriptor {
-        label: Some("phasecast device"),
-        required_features: wgpu::Features::empty(),
-        required_limits: limits.clone(),
-        experimental_features: wgpu::ExperimentalFeatures::disabled(),
-        memory_hints: wgpu::MemoryHints::Performance,
-        trace: wgpu::Trace::Off,
-    };
-    let (device, queue) = pollster::block_on(adapter.request_device(&desc)).with_context(|| format!("opening a device on adapter #{i} ({})", info.name))?;
-    Ok(GpuContext { adapter, device, queue, info, limits })
+let name = adapter.get_info().name;
+    GpuContext::from_adapter(adapter).with_context(|| format!("opening a device on adapter #{i} ({name})"))
 }
 
 pub fn read_status(dir: &Path) -> Option<PointStatus> {

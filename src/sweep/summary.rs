@@ -225,7 +225,7 @@ fn x_positions(s: &Summary, key: &str) -> (Vec<f64>, Option<Vec<String>>) {
 /// One PNG per numeric metric (with at least one measured value) and varied
 /// key; the other keys' combinations are separate series.
 pub fn write_plots(s: &Summary, dir: &Path) -> Result<Vec<PathBuf>> {
-    crate::util::register_plot_font();
+    let _ = crate::util::register_plot_font();
     let mut out = Vec::new();
     for mt in METRICS {
         let ys: Vec<Option<f64>> = s.rows.iter().map(|r| if r.status == "completed" { r.metrics.get(mt.column).and_then(Value::as_f64) } else { None }).collect();
