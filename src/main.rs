@@ -86,6 +86,13 @@ struct BenchArgs {
 }
 
 fn main() {
+    // Mesa's implicit device-select Vulkan layer probes for a Wayland display and
+    // prints "error: XDG_RUNTIME_DIR is invalid" on headless machines. wgpu ranks
+    // the adapters itself, so the layer is not needed; users can still set the
+    // variable themselves. Set before any thread exists.
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
     let cli = Cli::parse();
     let level = if cli.quiet { "warn".to_string() } else { cli.log_level.clone() };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).format_timestamp(None).format_target(false).init();
