@@ -106,3 +106,25 @@ fn immersion_pulls_the_top_layer_toward_the_bath() {
     assert!(n_top1 > n_top0 + 0.05, "the bath must flood the top layer");
     assert!(n_top1 - n_top0 > 2.0 * (n_bot1 - n_bot0), "non-solvent enters from the top");
 }
+
+#[test]
+fn a_recipe_sets_the_initial_composition_from_the_materials_file() {
+    let text = include_str!("../scenes/quickstart.toml");
+    let over = |o: &[&str]| o.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let recipe = [
+        "initial={ kind = \"recipe\", noise = 0.01, seed = 2 }",
+        "recipe={ polymer = \"PSf\", solvent = \"NMP\", nonsolvent = \"water\", polymer_wt = 15, solvent_wt = 70, nonsolvent_wt = 1.6, additives_wt = { PVP = 15, LiCl = 2 } }",
+    ];
+    let cfg = phasecast::scene::load_str("q.toml", text, &over(&recipe)).unwrap();
+    match cfg.initial {
+        phasecast::scene::Initial::Uniform { phi_p, phi_n, .. } => {
+            assert!((phi_p - 0.1479).abs() < 1e-3 && (phi_n - 0.0196).abs() < 1e-3, "{phi_p} {phi_n}");
+        }
+        ref other => panic!("{other:?}"),
+    }
+    assert!(cfg.recipe.as_ref().unwrap().additives_wt_not_modelled.contains_key("PVP"));
+    let e = phasecast::scene::load_str("q.toml", text, &over(&["initial={ kind = \"recipe\" }"])).unwrap_err().to_string();
+    assert!(e.contains("`recipe`") && e.contains("[recipe]"), "{e}");
+    let e = phasecast::scene::load_str("q.toml", text, &over(&[recipe[0], "recipe={ polymer = \"PTFE\", solvent = \"NMP\", nonsolvent = \"water\", polymer_wt = 1, solvent_wt = 1 }"])).unwrap_err().to_string();
+    assert!(e.contains("`recipe.polymer`") && e.contains("PSf"), "{e}");
+}

@@ -4,6 +4,7 @@
 //! what is allowed.
 
 pub mod raw;
+pub mod recipe;
 mod resolve;
 
 pub use resolve::*;

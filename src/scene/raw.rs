@@ -26,6 +26,8 @@ pub struct RawScene {
     pub outputs: RawOutputs,
     #[serde(default)]
     pub analysis: RawAnalysis,
+    /// Casting recipe (materials by name, weights); used by initial.kind = "recipe".
+    pub recipe: Option<super::recipe::RawRecipe>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -81,7 +83,7 @@ pub struct RawMobility {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawInitial {
-    /// "uniform" (default) or "pfhub_bm1".
+    /// "uniform" (default), "recipe" (from [recipe]) or "pfhub_bm1".
     pub kind: Option<String>,
     pub phi_p: Option<f64>,
     pub phi_n: Option<f64>,

@@ -154,6 +154,8 @@ pub struct Config {
     pub stages: Vec<Stage>,
     pub outputs: Outputs,
     pub analysis: AnalysisSettings,
+    /// The casting recipe, when the initial composition came from one.
+    pub recipe: Option<super::recipe::Recipe>,
     /// The scene as given, with overrides applied (written to the run folder).
     #[serde(skip)]
     pub raw_table: toml::Table,
@@ -273,6 +275,7 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
     };
 
     let ini = &raw.initial;
+    let mut recipe = None;
     let initial = match ini.kind.as_deref().unwrap_or("uniform") {
         "uniform" => {
             let phi_p = v.range("initial.phi_p", v.need("initial.phi_p", ini.phi_p, "required: initial polymer volume fraction")?, 0.0, 1.0)?;
@@ -286,13 +289,35 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
             }
             Initial::Uniform { phi_p, phi_n, noise: v.range("initial.noise", ini.noise.unwrap_or(0.0), 0.0, 0.5)?, seed: seed as u64 }
         }
+        "recipe" => {
+            if !ternary {
+                return Err(v.bad("initial.kind", "\"recipe\"", "needs model.kind = \"ternary\""));
+            }
+            let raw_recipe = raw.recipe.as_ref().ok_or_else(|| v.bad("recipe", "(missing)", "initial.kind = \"recipe\" needs a [recipe] table: polymer, solvent, nonsolvent and their weights"))?;
+            let r = super::recipe::resolve(raw_recipe).map_err(|(key, value, msg)| v.bad(&key, value, &msg))?;
+            if ini.phi_p.is_some() || ini.phi_n.is_some() {
+                return Err(v.bad("initial.phi_p", "(set)", "the composition comes from [recipe] when initial.kind = \"recipe\"; remove initial.phi_p / phi_n"));
+            }
+            let seed = ini.seed.unwrap_or(1);
+            if seed < 0 {
+                return Err(v.bad("initial.seed", seed, "must be an integer >= 0"));
+            }
+            let init = Initial::Uniform {
+                phi_p: r.volume_fractions[0],
+                phi_n: r.volume_fractions[2],
+                noise: v.range("initial.noise", ini.noise.unwrap_or(0.0), 0.0, 0.5)?,
+                seed: seed as u64,
+            };
+            recipe = Some(r);
+            init
+        }
         "pfhub_bm1" => {
             if ternary {
                 return Err(v.bad("initial.kind", "\"pfhub_bm1\"", "needs model.kind = \"double_well\""));
             }
             Initial::PfhubBm1
         }
-        other => return Err(v.bad("initial.kind", format!("\"{other}\""), "must be \"uniform\" or \"pfhub_bm1\"")),
+        other => return Err(v.bad("initial.kind", format!("\"{other}\""), "must be \"uniform\", \"recipe\" or \"pfhub_bm1\"")),
     };
 
     let noise_seed = raw.noise.seed.unwrap_or(1);
@@ -460,6 +485,7 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         stages,
         outputs,
         analysis,
+        recipe,
         raw_table: table,
     })
 }
