@@ -4,7 +4,7 @@
 //!   Gaussian-random-field membrane (small, for CI).
 //! - `PHASECAST_BENCH_FULL=256 cargo bench --bench analysis`: one `analyze` on a 256³
 //!   volume with per-step times and the peak memory in bytes per voxel (the figures
-//!   in docs/_fragments/benchmarks_analysis.md).
+//!   in docs/benchmarks.md).
 //! - `PHASECAST_CROSSCHECK=DIR cargo bench --bench analysis`: for every `*.npy`
 //!   (segmented, 1 = pore) in DIR writes `<stem>.edt.npy`, `<stem>.lt.npy`,
 //!   `<stem>.skel.npy`, `<stem>.analysis.json` and per-step times, for

@@ -14,7 +14,7 @@ image as a step, side faces as image borders), and compares:
   a few radii below it.
 
 PoreSpy's pc = 2/dt (σ = 1, θ = 0), so radius r corresponds to pc = 2/r.
-Prints a Markdown table for docs/_fragments/validation_lab.md.
+Prints a Markdown table for docs/validation.md (section 5).
 """
 import json
 import sys

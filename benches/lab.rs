@@ -9,7 +9,7 @@
 //! 256³ volume (`PHASECAST_BENCH_N` changes the size) — and prints the time of
 //! each stage, lattice updates per second and the figures measured. One run
 //! takes minutes to hours depending on cores, too long for criterion's
-//! repeated sampling; the figures go to docs/_fragments/benchmarks_lab.md.
+//! repeated sampling; the figures go to docs/benchmarks.md.
 
 use criterion::{criterion_group, Criterion};
 use phasecast::lab::flow::{self, FlowOptions};

@@ -3,7 +3,7 @@
 //!
 //! `PHASECAST_BENCH_SUITE_OUT=FILE cargo test --release --test bench_suite_quick -- --ignored`
 //! runs the full (standard-size) suite and writes its JSON to FILE; that is how
-//! the figures in docs/_fragments/benchmarks_batch.md were measured until
+//! the figures in docs/benchmarks.md were measured until
 //! `phasecast bench --suite` is wired.
 
 use phasecast::bench_suite::run_suite;

@@ -29,7 +29,7 @@ fn poiseuille_k(d: f64, n: usize) -> f64 {
 
 /// Resolution convergence of a voxelized circular channel against
 /// Hagen–Poiseuille. The brief's requirement is 5 % at 8 or more voxels per
-/// diameter; the printed table goes into docs/_fragments/validation_lab.md.
+/// diameter; the printed table goes into docs/validation.md (section 5).
 #[test]
 fn cylinder_permeability_converges_to_poiseuille() {
     let opts = FlowOptions {
