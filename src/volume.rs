@@ -22,6 +22,26 @@ pub const PORE: u8 = 1;
 /// Polymer label in segmented volumes.
 pub const POLYMER: u8 = 0;
 
+/// Linear index of voxel (z + dz, y + dy, x + dx) in a volume of `shape`
+/// (`[nz, ny, nx]`), with x and y wrapping when `periodic_xy`; `None` outside the
+/// volume (z never wraps: it is the thickness direction).
+#[inline]
+pub fn neighbor_index(shape: [usize; 3], (z, y, x): (i64, i64, i64), (dz, dy, dx): (i64, i64, i64), periodic_xy: bool) -> Option<usize> {
+    let [nz, ny, nx] = shape.map(|n| n as i64);
+    let zz = z + dz;
+    if zz < 0 || zz >= nz {
+        return None;
+    }
+    let (mut yy, mut xx) = (y + dy, x + dx);
+    if periodic_xy {
+        yy = yy.rem_euclid(ny);
+        xx = xx.rem_euclid(nx);
+    } else if yy < 0 || yy >= ny || xx < 0 || xx >= nx {
+        return None;
+    }
+    Some(((zz * ny + yy) * nx + xx) as usize)
+}
+
 impl<T: Copy> Volume<T> {
     /// A volume filled with `value`.
     pub fn filled(shape: [usize; 3], voxel_um: f64, value: T) -> Self {

@@ -22,6 +22,7 @@
 //! to end: its length (steps of 1, √2, √3 voxels plus the step into each junction) and
 //! its thickness profile (2 × EDT along the walk, a local diameter).
 
+use crate::volume::neighbor_index;
 use rayon::prelude::*;
 
 use crate::volume::Volume;
@@ -136,21 +137,9 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
             }
             return nb;
         }
-        let (z, y, x) = (z as i64, y as i64, x as i64);
+        let at = (z as i64, y as i64, x as i64);
         for k in 0..27 {
-            let (dz, dy, dx) = offset(k);
-            let zz = z + dz;
-            if zz < 0 || zz >= nz as i64 {
-                continue;
-            }
-            let (mut yy, mut xx) = (y + dy, x + dx);
-            if periodic_xy {
-                yy = yy.rem_euclid(ny as i64);
-                xx = xx.rem_euclid(nx as i64);
-            } else if yy < 0 || yy >= ny as i64 || xx < 0 || xx >= nx as i64 {
-                continue;
-            }
-            if img[(zz as usize * ny + yy as usize) * nx + xx as usize] != 0 {
+            if neighbor_index(mask.shape, at, offset(k), periodic_xy).is_some_and(|j| img[j] != 0) {
                 nb |= 1 << k;
             }
         }
@@ -158,20 +147,8 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
     };
     // Is the face neighbour in direction k (a face index) outside the phase?
     let open_towards = |img: &[u8], i: usize, k: usize| -> bool {
-        let (z, y, x) = ((i / plane) as i64, ((i / nx) % ny) as i64, (i % nx) as i64);
-        let (dz, dy, dx) = offset(k);
-        let zz = z + dz;
-        if zz < 0 || zz >= nz as i64 {
-            return true;
-        }
-        let (mut yy, mut xx) = (y + dy, x + dx);
-        if periodic_xy {
-            yy = yy.rem_euclid(ny as i64);
-            xx = xx.rem_euclid(nx as i64);
-        } else if yy < 0 || yy >= ny as i64 || xx < 0 || xx >= nx as i64 {
-            return true;
-        }
-        img[(zz as usize * ny + yy as usize) * nx + xx as usize] == 0
+        let at = ((i / plane) as i64, ((i / nx) % ny) as i64, (i % nx) as i64);
+        neighbor_index(mask.shape, at, offset(k), periodic_xy).is_none_or(|j| img[j] == 0)
     };
     // Direction k of the face neighbour that must be background in each sub-iteration.
     // scikit-image's order (−x, +x, +y, −y, +z, −z), so results compare directly.
@@ -284,7 +261,7 @@ pub struct SkeletonGraph {
 
 /// Builds the graph of `skel`; `edt` gives thickness (voxels) for the profiles.
 pub fn graph(skel: &Volume<u8>, edt: &Volume<f32>, periodic_xy: bool) -> SkeletonGraph {
-    let [nz, ny, nx] = skel.shape;
+    let [_, ny, nx] = skel.shape;
     let vu = skel.voxel_um;
     let pts: Vec<usize> = (0..skel.len()).filter(|&i| skel.data[i] != 0).collect();
     let index: std::collections::HashMap<usize, u32> = pts.iter().enumerate().map(|(k, &i)| (i, k as u32)).collect();
@@ -296,18 +273,9 @@ pub fn graph(skel: &Volume<u8>, edt: &Volume<f32>, periodic_xy: bool) -> Skeleto
                 continue;
             }
             let (dz, dy, dx) = offset(k);
-            let zz = z + dz;
-            if zz < 0 || zz >= nz as i64 {
+            let Some(j) = neighbor_index(skel.shape, (z, y, x), (dz, dy, dx), periodic_xy) else {
                 continue;
-            }
-            let (mut yy, mut xx) = (y + dy, x + dx);
-            if periodic_xy {
-                yy = yy.rem_euclid(ny as i64);
-                xx = xx.rem_euclid(nx as i64);
-            } else if yy < 0 || yy >= ny as i64 || xx < 0 || xx >= nx as i64 {
-                continue;
-            }
-            let j = (zz as usize * ny + yy as usize) * nx + xx as usize;
+            };
             if let Some(&q) = index.get(&j) {
                 v.push((q, ((dz * dz + dy * dy + dx * dx) as f64).sqrt()));
             }
