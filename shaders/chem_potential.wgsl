@@ -3,6 +3,8 @@
 
 @group(0) @binding(2) var<storage, read> phi: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read_write> mu: array<vec2<f32>>;
+// Thermal model: (T in K, crystallinity psi) per voxel; unread otherwise.
+@group(0) @binding(7) var<storage, read> aux: array<vec2<f32>>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -23,5 +25,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         // WALL and VAPOR: mirror ghost, zero normal gradient of phi.
     }
     lap = lap * P.inv_h2;
-    mu[i] = bulk_mu(c) - vec2<f32>(P.kappa_p, P.kappa_n) * lap;
+    var b: vec2<f32>;
+    if (thermal_on()) {
+        let a = aux[i];
+        let chi = chi_at(a.x);
+        b = bulk_mu_chi(c, chi) + floor_mu(c) + vec2<f32>(dfc_dp(c.x, a.y, a.x, chi, medium_shift(p.z)), 0.0);
+    } else {
+        b = bulk_mu(c);
+    }
+    mu[i] = b - vec2<f32>(P.kappa_p, P.kappa_n) * lap;
 }

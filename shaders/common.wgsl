@@ -58,6 +58,14 @@ struct Params {
     // Vapour face: (mass-transfer coefficient k in model length per model time,
     // non-solvent activity of the air, unused, unused).
     vap: vec4<f32>,
+    // Thermal model (TIPS); see src/solver/params.rs for each component.
+    thermal: vec4<u32>,
+    th_chi: vec4<f32>,
+    th_cryst: vec4<f32>,
+    th_heat: vec4<f32>,
+    th_face: vec4<f32>,
+    th_nuc: vec4<f32>,
+    th_surf: vec4<f32>,
 }
 
 struct StepInfo {
@@ -68,12 +76,16 @@ struct StepInfo {
     _pad: u32,
 }
 
-// One reduction record: sums in `a`, maxima in `b`.
+// One reduction record: sums in `a` and `c`, maxima in `b` and `d`.
 // a = (sum phi_p, sum phi_n, free energy, bad voxels)
 // b = (max positive eigenvalue of M*H, max eigenvalue of M, max phi_p, max phi_n)
+// c = thermal model: (sum T, sum phi_p psi, sum psi, 0)
+// d = thermal model: (max T, -min T, max psi, 0)
 struct Reduction {
     a: vec4<f32>,
     b: vec4<f32>,
+    c: vec4<f32>,
+    d: vec4<f32>,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;

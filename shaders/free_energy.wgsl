@@ -11,6 +11,11 @@ fn xlogx(x: f32) -> f32 {
 
 // Bulk free-energy density f(phi) per site, in kT.
 fn f_bulk(c: vec2<f32>) -> f32 {
+    return f_bulk_chi(c, P.chi_ps);
+}
+
+// The same with a given polymer–solvent chi (the thermal model's chi(T)).
+fn f_bulk_chi(c: vec2<f32>, chi_ps: f32) -> f32 {
     if (P.model == MODEL_DOUBLE_WELL) {
         let a = c.x - P.dw_alpha;
         let b = P.dw_beta - c.x;
@@ -20,11 +25,15 @@ fn f_bulk(c: vec2<f32>) -> f32 {
     let n = c.y;
     let s = 1.0 - p - n;
     return xlogx(p) / P.n_p + xlogx(s) + xlogx(n)
-        + P.chi_ps * p * s + P.chi_pn * p * n + P.chi_sn * s * n;
+        + chi_ps * p * s + P.chi_pn * p * n + P.chi_sn * s * n;
 }
 
 // Exchange chemical potentials (df/dphi_p, df/dphi_n) with phi_s = 1 - phi_p - phi_n.
 fn bulk_mu(c: vec2<f32>) -> vec2<f32> {
+    return bulk_mu_chi(c, P.chi_ps);
+}
+
+fn bulk_mu_chi(c: vec2<f32>, chi_ps: f32) -> vec2<f32> {
     if (P.model == MODEL_DOUBLE_WELL) {
         let a = c.x - P.dw_alpha;
         let b = P.dw_beta - c.x;
@@ -34,8 +43,8 @@ fn bulk_mu(c: vec2<f32>) -> vec2<f32> {
     let n = c.y;
     let s = 1.0 - p - n;
     let ls = log(guard(s)) + 1.0;
-    let mp = (log(guard(p)) + 1.0) / P.n_p - ls + P.chi_ps * (s - p) + (P.chi_pn - P.chi_sn) * n;
-    let mn = (log(guard(n)) + 1.0) - ls + (P.chi_pn - P.chi_ps) * p + P.chi_sn * (s - n);
+    let mp = (log(guard(p)) + 1.0) / P.n_p - ls + chi_ps * (s - p) + (P.chi_pn - P.chi_sn) * n;
+    let mn = (log(guard(n)) + 1.0) - ls + (P.chi_pn - chi_ps) * p + P.chi_sn * (s - n);
     return vec2<f32>(mp, mn);
 }
 
@@ -51,6 +60,10 @@ fn ln_activity_n(c: vec2<f32>) -> f32 {
 
 // Hessian of f as (H_pp, H_nn, H_pn).
 fn hessian(c: vec2<f32>) -> vec3<f32> {
+    return hessian_chi(c, P.chi_ps);
+}
+
+fn hessian_chi(c: vec2<f32>, chi_ps: f32) -> vec3<f32> {
     if (P.model == MODEL_DOUBLE_WELL) {
         let a = c.x - P.dw_alpha;
         let b = P.dw_beta - c.x;
@@ -61,9 +74,9 @@ fn hessian(c: vec2<f32>) -> vec3<f32> {
     let s = 1.0 - p - n;
     let is = 1.0 / guard(s);
     return vec3<f32>(
-        1.0 / (P.n_p * guard(p)) + is - 2.0 * P.chi_ps,
+        1.0 / (P.n_p * guard(p)) + is - 2.0 * chi_ps,
         1.0 / guard(n) + is - 2.0 * P.chi_sn,
-        is - P.chi_ps + P.chi_pn - P.chi_sn,
+        is - chi_ps + P.chi_pn - P.chi_sn,
     );
 }
 
@@ -71,12 +84,127 @@ fn hessian(c: vec2<f32>) -> vec3<f32> {
 // vit_phi and 4 vit_width wide (cubic smoothstep: no transcendental functions,
 // as it is evaluated seven times per voxel and step).
 fn arrest(p: f32) -> f32 {
-    if (P.vit_factor >= 1.0) {
+    return soft_step(p, P.vit_phi, P.vit_width, P.vit_factor);
+}
+
+// A C1 step from 1 down to `factor`, centred on `centre` and 4 `width` wide.
+fn soft_step(x: f32, centre: f32, width: f32, factor: f32) -> f32 {
+    if (factor >= 1.0) {
         return 1.0;
     }
-    let u = clamp((p - P.vit_phi) / (4.0 * P.vit_width) + 0.5, 0.0, 1.0);
+    let u = clamp((x - centre) / (4.0 * width) + 0.5, 0.0, 1.0);
     let s = u * u * (3.0 - 2.0 * u);
-    return mix(1.0, P.vit_factor, s);
+    return mix(1.0, factor, s);
+}
+
+// ---- Thermal model (TIPS): temperature T (K) and crystallinity psi per voxel ----
+
+fn thermal_on() -> bool {
+    return P.thermal.x != 0u;
+}
+
+// chi_ps(T) = A + B / T.
+fn chi_at(t: f32) -> f32 {
+    return P.th_chi.x + P.th_chi.y / t;
+}
+
+// 1/Tm of the polymer at polymer fraction p (Flory's melting-point depression by
+// the diluent, phi_1 = 1 - p), plus the cooling medium's shift at the faces.
+fn inv_tm(p: f32, chi: f32, shift: f32) -> f32 {
+    let d = 1.0 - clamp(p, 0.0, 1.0);
+    return P.th_chi.z + P.th_chi.w * (d - chi * d * d) + shift;
+}
+
+// Free energy of crystallization per polymer site in kT: L (1/Tm - 1/T), < 0 below Tm.
+fn cryst_drive(p: f32, t: f32, chi: f32, shift: f32) -> f32 {
+    return P.th_cryst.x * (inv_tm(p, chi, shift) - 1.0 / t);
+}
+
+// Interpolation from melt (0) to crystal (1) with zero slope at both ends, and its derivative.
+fn interp5(psi: f32) -> f32 {
+    return psi * psi * psi * (10.0 - 15.0 * psi + 6.0 * psi * psi);
+}
+fn dinterp5(psi: f32) -> f32 {
+    let q = psi * (1.0 - psi);
+    return 30.0 * q * q;
+}
+// Double well psi^2 (1 - psi)^2 and its derivative.
+fn dwell(psi: f32) -> f32 {
+    let q = psi * (1.0 - psi);
+    return q * q;
+}
+fn ddwell(psi: f32) -> f32 {
+    return 2.0 * psi * (1.0 - psi) * (1.0 - 2.0 * psi);
+}
+
+// Crystal free energy per site: f_c = p [W g(psi) + drive(p, T) h(psi)].
+fn f_cryst(p: f32, psi: f32, t: f32, chi: f32, shift: f32) -> f32 {
+    let q = clamp(p, 0.0, 1.0);
+    return q * (P.th_cryst.y * dwell(psi) + cryst_drive(q, t, chi, shift) * interp5(psi));
+}
+
+// What crystallization adds to the polymer's exchange potential: W g + drive h
+// (crystals lower the polymer's potential, so they draw polymer and reject
+// diluent). The composition dependence of Flory's Tm is not differentiated
+// here: it is already the mixing entropy of the Flory–Huggins part, and
+// counting it twice made crystals pull polymer out of the pore phase.
+fn dfc_dp(p: f32, psi: f32, t: f32, chi: f32, shift: f32) -> f32 {
+    let q = clamp(p, 0.0, 1.0);
+    return P.th_cryst.y * dwell(psi) + cryst_drive(q, t, chi, shift) * interp5(psi);
+}
+
+// d^2 f_c / d phi_p^2 (for the stiffness bound).
+fn d2fc_dp2(p: f32, psi: f32, chi: f32) -> f32 {
+    let q = clamp(p, 0.0, 1.0);
+    let ddrive = -(1.0 - 2.0 * chi * (1.0 - q));
+    return interp5(psi) * (2.0 * ddrive - 2.0 * chi * q);
+}
+
+// d f_c / d psi.
+fn dfc_dpsi(p: f32, psi: f32, t: f32, chi: f32, shift: f32) -> f32 {
+    let q = clamp(p, 0.0, 1.0);
+    return q * (P.th_cryst.y * ddwell(psi) + cryst_drive(q, t, chi, shift) * dinterp5(psi));
+}
+
+// Soft floor on the volume fractions (thermal model): the guarded logarithms
+// stop pushing back once a fraction reaches phi_min, and strong crystal sinks
+// could then drain a voxel below zero. A quadratic penalty FLOOR/2 min(x, 0)^2
+// on phi_p, phi_n and phi_s restores it; it is zero for physical states.
+const FLOOR: f32 = 50.0;
+
+fn floor_f(c: vec2<f32>) -> f32 {
+    let s = 1.0 - c.x - c.y;
+    let m = min(vec3<f32>(c.x, c.y, s), vec3<f32>(0.0));
+    return 0.5 * FLOOR * dot(m, m);
+}
+
+fn floor_mu(c: vec2<f32>) -> vec2<f32> {
+    let ms = min(1.0 - c.x - c.y, 0.0);
+    return FLOOR * vec2<f32>(min(c.x, 0.0) - ms, min(c.y, 0.0) - ms);
+}
+
+fn floor_h(c: vec2<f32>) -> vec3<f32> {
+    let hp = select(0.0, FLOOR, c.x < 0.0);
+    let hn = select(0.0, FLOOR, c.y < 0.0);
+    let hs = select(0.0, FLOOR, 1.0 - c.x - c.y < 0.0);
+    return vec3<f32>(hp + hs, hn + hs, hs);
+}
+
+// Gelation: crystallized voxels stop flowing.
+fn gel(psi: f32) -> f32 {
+    return soft_step(psi, P.th_heat.z, P.th_surf.z, P.th_heat.w);
+}
+
+// Shift of 1/Tm by the cooling medium in the voxel layer that touches it.
+fn medium_shift(z: u32) -> f32 {
+    var s = 0.0;
+    if (z == 0u) {
+        s = s + P.th_surf.x;
+    }
+    if (z == P.nz - 1u) {
+        s = s + P.th_surf.y;
+    }
+    return s;
 }
 
 // Symmetric mobility matrix as (M_pp, M_nn, M_pn).

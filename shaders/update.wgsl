@@ -5,6 +5,8 @@
 @group(0) @binding(2) var<storage, read> phi: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read> mu: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read_write> phi_out: array<vec2<f32>>;
+// Thermal model: (T, psi) per voxel; crystallized voxels gel (unread otherwise).
+@group(0) @binding(7) var<storage, read> aux: array<vec2<f32>>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -15,7 +17,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let p = coords(i);
     let c = phi[i];
     let mc = mu[i];
-    let m_c = mobility(c);
+    let thermal = thermal_on();
+    var m_c = mobility(c);
+    if (thermal) {
+        m_c = m_c * gel(aux[i].y);
+    }
     var div = vec2<f32>(0.0, 0.0);
     var noise = vec2<f32>(0.0, 0.0);
     for (var f = 0u; f < 6u; f = f + 1u) {
@@ -39,7 +45,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         }
         // The face mobility is the mean of both sides: the same value is used by
         // the voxel on the other side, so the fluxes cancel and mass is conserved.
-        let mf = 0.5 * (m_c + mobility(cn));
+        var m_n = mobility(cn);
+        if (thermal && j >= 0) {
+            m_n = m_n * gel(aux[u32(j)].y);
+        }
+        let mf = 0.5 * (m_c + m_n);
         let dm = mn - mc;
         div = div + vec2<f32>(mf.x * dm.x + mf.z * dm.y, mf.z * dm.x + mf.y * dm.y);
         if (S.noise_scale > 0.0 && j >= 0) {

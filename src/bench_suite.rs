@@ -44,7 +44,7 @@ fn machine() -> Value {
 fn does_not_fit(size: usize, gpu: Option<&crate::gpu::GpuContext>) -> Option<String> {
     let shape = [size; 3];
     match gpu {
-        Some(ctx) => ctx.check_memory(shape).err().map(|e| e.to_string()),
+        Some(ctx) => ctx.check_memory(shape, false).err().map(|e| e.to_string()),
         None => {
             let need = (size as u64).pow(3) * CPU_BYTES_PER_VOXEL;
             let avail = mem_available_bytes()?;

@@ -29,6 +29,12 @@ impl Backend for Faulty {
     fn download(&mut self) -> Vec<[f32; 2]> {
         self.inner.download()
     }
+    fn upload_aux(&mut self, aux: &[[f32; 2]]) {
+        self.inner.upload_aux(aux)
+    }
+    fn download_aux(&mut self) -> Vec<[f32; 2]> {
+        self.inner.download_aux()
+    }
     fn advance(&mut self, steps: &[StepInfo]) {
         self.inner.advance(steps);
         self.steps += steps.len() as u64;
@@ -58,7 +64,7 @@ fn nan_stops_the_run_naming_step_time_and_field_and_keeps_outputs() {
     assert_eq!(run["status"], "failed");
     assert!(run["error"].as_str().unwrap().contains("phi_n"));
     // The checkpoint is the last good one, from before the fault.
-    let (state, phi) = phasecast::run::checkpoint::read(&out.join("checkpoint.bin")).unwrap();
+    let (state, phi, _) = phasecast::run::checkpoint::read(&out.join("checkpoint.bin")).unwrap();
     assert!(state.step < 200 && state.step > 0, "checkpoint step {}", state.step);
     assert!(phi.iter().all(|c| c[0].is_finite() && c[1].is_finite()));
     let energy = phasecast::run::energy::read(&out.join("energy.csv")).unwrap();

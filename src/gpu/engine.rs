@@ -1,6 +1,7 @@
 //! The GPU backend: pipelines and bind-group layouts built once, field buffers
 //! kept apart, and a time step recorded as two dispatches (chemical potential,
-//! update) with ping-pong buffers. A stretch of steps is recorded into one
+//! update) with ping-pong buffers, plus a third (temperature and crystallinity)
+//! when the thermal model is on. A stretch of steps is recorded into one
 //! command buffer and nothing is read back until a reduction is asked for.
 
 use super::shaders::Kernel;
@@ -19,12 +20,17 @@ pub struct MemoryNeed {
     pub largest_buffer: u64,
 }
 
-pub fn memory_needed(shape: [usize; 3]) -> MemoryNeed {
+/// Bytes of one reduction record.
+const RECORD_BYTES: u64 = std::mem::size_of::<Reduction>() as u64;
+
+pub fn memory_needed(shape: [usize; 3], thermal: bool) -> MemoryNeed {
     let n = (shape[0] * shape[1] * shape[2]) as u64;
     let field = n * FIELD_BYTES;
-    let partials = n.div_ceil(WG_SIZE as u64) * 32;
-    // phi (2, ping-pong) + mu + partials + a download staging buffer.
-    MemoryNeed { total: 4 * field + partials + STEPS_PER_BATCH as u64 * 256 + 1024, largest_buffer: field }
+    let partials = n.div_ceil(WG_SIZE as u64) * RECORD_BYTES;
+    // phi (2, ping-pong) + mu + partials + a download staging buffer,
+    // and (T, psi) ping-pong in the thermal model.
+    let aux = if thermal { 2 * field } else { 0 };
+    MemoryNeed { total: 4 * field + aux + partials + STEPS_PER_BATCH as u64 * 256 + 1024, largest_buffer: field }
 }
 
 struct Pipelines {
@@ -32,6 +38,7 @@ struct Pipelines {
     update: wgpu::ComputePipeline,
     reduce_fields: wgpu::ComputePipeline,
     reduce_partials: wgpu::ComputePipeline,
+    thermal: wgpu::ComputePipeline,
 }
 
 #[derive(Clone, Copy)]
@@ -97,6 +104,8 @@ pub struct GpuSolver {
     bg_update: [wgpu::BindGroup; 2],
     bg_reduce: [wgpu::BindGroup; 2],
     bg_partials: wgpu::BindGroup,
+    bg_thermal: [wgpu::BindGroup; 2],
+    aux: [wgpu::Buffer; 2],
     cur: usize,
     dispatch: (u32, u32),
 }
@@ -105,23 +114,29 @@ impl GpuSolver {
     /// Builds pipelines and buffers for the grid of `params` on `ctx`.
     pub fn new(ctx: GpuContext, params: &Params) -> Result<Self, GpuError> {
         let shape = [params.nz as usize, params.ny as usize, params.nx as usize];
-        ctx.check_memory(shape)?;
+        ctx.check_memory(shape, params.is_thermal())?;
         let device = &ctx.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
 
-        let bgl_chem = layout(device, "chem_potential bgl", &[(0, Slot::Uniform { dynamic: false }), (2, Slot::Read), (3, Slot::ReadWrite)]);
+        let bgl_chem = layout(device, "chem_potential bgl", &[(0, Slot::Uniform { dynamic: false }), (2, Slot::Read), (3, Slot::ReadWrite), (7, Slot::Read)]);
         let bgl_update = layout(
             device,
             "update bgl",
-            &[(0, Slot::Uniform { dynamic: false }), (1, Slot::Uniform { dynamic: true }), (2, Slot::Read), (3, Slot::Read), (4, Slot::ReadWrite)],
+            &[(0, Slot::Uniform { dynamic: false }), (1, Slot::Uniform { dynamic: true }), (2, Slot::Read), (3, Slot::Read), (4, Slot::ReadWrite), (7, Slot::Read)],
         );
-        let bgl_reduce = layout(device, "reduce_fields bgl", &[(0, Slot::Uniform { dynamic: false }), (2, Slot::Read), (5, Slot::ReadWrite)]);
+        let bgl_reduce = layout(device, "reduce_fields bgl", &[(0, Slot::Uniform { dynamic: false }), (2, Slot::Read), (5, Slot::ReadWrite), (7, Slot::Read)]);
+        let bgl_thermal = layout(
+            device,
+            "thermal bgl",
+            &[(0, Slot::Uniform { dynamic: false }), (1, Slot::Uniform { dynamic: true }), (2, Slot::Read), (7, Slot::Read), (8, Slot::ReadWrite)],
+        );
         let bgl_partials = layout(device, "reduce_partials bgl", &[(0, Slot::Uniform { dynamic: false }), (5, Slot::Read), (6, Slot::ReadWrite)]);
         let pipelines = Pipelines {
             chem: pipeline(device, Kernel::ChemPotential, &bgl_chem),
             update: pipeline(device, Kernel::Update, &bgl_update),
             reduce_fields: pipeline(device, Kernel::ReduceFields, &bgl_reduce),
             reduce_partials: pipeline(device, Kernel::ReducePartials, &bgl_partials),
+            thermal: pipeline(device, Kernel::Thermal, &bgl_thermal),
         };
 
         let n = params.n_total as u64;
@@ -131,9 +146,12 @@ impl GpuSolver {
         let phi = [mk("phi 0", field_size, storage), mk("phi 1", field_size, storage)];
         let mu = mk("mu", field_size, wgpu::BufferUsages::STORAGE);
         let (gx, gy) = Params::dispatch_size(params.n_total);
-        let partials = mk("reduction partials", (gx as u64 * gy as u64).max(1) * 32, wgpu::BufferUsages::STORAGE);
-        let result = mk("reduction result", 32, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC);
-        let readback = mk("reduction readback", 32, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
+        // (T, psi) per voxel in the thermal model; a token buffer otherwise (bound, never read).
+        let aux_size = if params.is_thermal() { field_size } else { 16 };
+        let aux = [mk("aux 0", aux_size, storage), mk("aux 1", aux_size, storage)];
+        let partials = mk("reduction partials", (gx as u64 * gy as u64).max(1) * RECORD_BYTES, wgpu::BufferUsages::STORAGE);
+        let result = mk("reduction result", RECORD_BYTES, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC);
+        let readback = mk("reduction readback", RECORD_BYTES, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
         let params_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("params"),
             contents: bytemuck::bytes_of(params),
@@ -152,7 +170,18 @@ impl GpuSolver {
             offset: 0,
             size: wgpu::BufferSize::new(std::mem::size_of::<StepInfo>() as u64),
         });
-        let bg_chem = [0, 1].map(|k| bg("chem_potential bg", &bgl_chem, &[entry(0, wgpu::Buffer::as_entire_binding(&params_buf)), entry(2, wgpu::Buffer::as_entire_binding(&phi[k])), entry(3, wgpu::Buffer::as_entire_binding(&mu))]));
+        let bg_chem = [0, 1].map(|k| {
+            bg(
+                "chem_potential bg",
+                &bgl_chem,
+                &[
+                    entry(0, wgpu::Buffer::as_entire_binding(&params_buf)),
+                    entry(2, wgpu::Buffer::as_entire_binding(&phi[k])),
+                    entry(3, wgpu::Buffer::as_entire_binding(&mu)),
+                    entry(7, wgpu::Buffer::as_entire_binding(&aux[k])),
+                ],
+            )
+        });
         let bg_update = [0, 1].map(|k| {
             bg(
                 "update bg",
@@ -163,10 +192,35 @@ impl GpuSolver {
                     entry(2, wgpu::Buffer::as_entire_binding(&phi[k])),
                     entry(3, wgpu::Buffer::as_entire_binding(&mu)),
                     entry(4, wgpu::Buffer::as_entire_binding(&phi[1 - k])),
+                    entry(7, wgpu::Buffer::as_entire_binding(&aux[k])),
                 ],
             )
         });
-        let bg_reduce = [0, 1].map(|k| bg("reduce_fields bg", &bgl_reduce, &[entry(0, wgpu::Buffer::as_entire_binding(&params_buf)), entry(2, wgpu::Buffer::as_entire_binding(&phi[k])), entry(5, wgpu::Buffer::as_entire_binding(&partials))]));
+        let bg_thermal = [0, 1].map(|k| {
+            bg(
+                "thermal bg",
+                &bgl_thermal,
+                &[
+                    entry(0, wgpu::Buffer::as_entire_binding(&params_buf)),
+                    entry(1, step_binding.clone()),
+                    entry(2, wgpu::Buffer::as_entire_binding(&phi[k])),
+                    entry(7, wgpu::Buffer::as_entire_binding(&aux[k])),
+                    entry(8, wgpu::Buffer::as_entire_binding(&aux[1 - k])),
+                ],
+            )
+        });
+        let bg_reduce = [0, 1].map(|k| {
+            bg(
+                "reduce_fields bg",
+                &bgl_reduce,
+                &[
+                    entry(0, wgpu::Buffer::as_entire_binding(&params_buf)),
+                    entry(2, wgpu::Buffer::as_entire_binding(&phi[k])),
+                    entry(5, wgpu::Buffer::as_entire_binding(&partials)),
+                    entry(7, wgpu::Buffer::as_entire_binding(&aux[k])),
+                ],
+            )
+        });
         let bg_partials = bg("reduce_partials bg", &bgl_partials, &[entry(0, wgpu::Buffer::as_entire_binding(&params_buf)), entry(5, wgpu::Buffer::as_entire_binding(&partials)), entry(6, wgpu::Buffer::as_entire_binding(&result))]);
 
         if let Some(e) = pollster::block_on(scope.pop()) {
@@ -185,6 +239,8 @@ impl GpuSolver {
             bg_update,
             bg_reduce,
             bg_partials,
+            bg_thermal,
+            aux,
             cur: 0,
             dispatch: (gx, gy),
             ctx,
@@ -200,7 +256,7 @@ impl GpuSolver {
     }
 
     fn read_buffer(&self, src: &wgpu::Buffer, size: u64) -> Vec<u8> {
-        let staging = if size == 32 {
+        let staging = if size == RECORD_BYTES {
             None
         } else {
             Some(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -238,6 +294,7 @@ impl Backend for GpuSolver {
 
     fn set_params(&mut self, p: &Params) {
         assert_eq!(p.n_total, self.params.n_total, "grid size cannot change between stages");
+        assert_eq!(p.is_thermal(), self.params.is_thermal(), "the thermal model cannot be switched between stages");
         self.params = *p;
         self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(p));
     }
@@ -251,8 +308,20 @@ impl Backend for GpuSolver {
         bytemuck::pod_collect_to_vec(&bytes)
     }
 
+    fn upload_aux(&mut self, aux: &[[f32; 2]]) {
+        assert!(self.params.is_thermal(), "(T, psi) fields exist only in the thermal model");
+        self.ctx.queue.write_buffer(&self.aux[self.cur], 0, bytemuck::cast_slice(aux));
+    }
+
+    fn download_aux(&mut self) -> Vec<[f32; 2]> {
+        assert!(self.params.is_thermal(), "(T, psi) fields exist only in the thermal model");
+        let bytes = self.read_buffer(&self.aux[self.cur], self.params.n_total as u64 * FIELD_BYTES);
+        bytemuck::pod_collect_to_vec(&bytes)
+    }
+
     fn advance(&mut self, steps: &[StepInfo]) {
         let (gx, gy) = self.dispatch;
+        let thermal = self.params.is_thermal();
         for batch in steps.chunks(STEPS_PER_BATCH) {
             let mut bytes = vec![0u8; batch.len() * self.step_stride as usize];
             for (k, s) in batch.iter().enumerate() {
@@ -270,6 +339,11 @@ impl Backend for GpuSolver {
                     pass.set_pipeline(&self.pipelines.update);
                     pass.set_bind_group(0, &self.bg_update[self.cur], &[(k as u64 * self.step_stride) as u32]);
                     pass.dispatch_workgroups(gx, gy, 1);
+                    if thermal {
+                        pass.set_pipeline(&self.pipelines.thermal);
+                        pass.set_bind_group(0, &self.bg_thermal[self.cur], &[(k as u64 * self.step_stride) as u32]);
+                        pass.dispatch_workgroups(gx, gy, 1);
+                    }
                     self.cur = 1 - self.cur;
                 }
             }
@@ -290,7 +364,7 @@ impl Backend for GpuSolver {
             pass.dispatch_workgroups(1, 1, 1);
         }
         self.ctx.queue.submit([enc.finish()]);
-        let bytes = self.read_buffer(&self.result, 32);
+        let bytes = self.read_buffer(&self.result, RECORD_BYTES);
         let r: Reduction = bytemuck::pod_read_unaligned(&bytes);
         Totals::from_reduction(&r)
     }

@@ -116,8 +116,8 @@ impl GpuContext {
     }
 
     /// Refuses grids whose buffers do not fit the adapter's limits.
-    pub fn check_memory(&self, shape: [usize; 3]) -> Result<(), GpuError> {
-        let need = engine::memory_needed(shape);
+    pub fn check_memory(&self, shape: [usize; 3], thermal: bool) -> Result<(), GpuError> {
+        let need = engine::memory_needed(shape, thermal);
         let per = need.largest_buffer;
         let max_binding = self.limits.max_storage_buffer_binding_size as u64;
         let max_buffer = self.limits.max_buffer_size;
@@ -176,7 +176,7 @@ pub fn info_report() -> String {
         let _ = writeln!(s, "    min_uniform_buffer_offset_alignment {}", l.min_uniform_buffer_offset_alignment);
         let _ = writeln!(s, "    features {:?}", a.features());
         for edge in [64usize, 128, 256, 512] {
-            let need = engine::memory_needed([edge; 3]);
+            let need = engine::memory_needed([edge; 3], false);
             let fits = need.largest_buffer <= (l.max_storage_buffer_binding_size as u64).min(l.max_buffer_size);
             let _ = writeln!(s, "    {edge}^3 grid: {} on the device, {}", human_bytes(need.total), if fits { "fits the binding limits" } else { "exceeds the binding limits" });
         }

@@ -12,10 +12,11 @@ pub enum Kernel {
     Update,
     ReduceFields,
     ReducePartials,
+    Thermal,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 4] = [Kernel::ChemPotential, Kernel::Update, Kernel::ReduceFields, Kernel::ReducePartials];
+    pub const ALL: [Kernel; 5] = [Kernel::ChemPotential, Kernel::Update, Kernel::ReduceFields, Kernel::ReducePartials, Kernel::Thermal];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -23,6 +24,7 @@ impl Kernel {
             Kernel::Update => "update",
             Kernel::ReduceFields => "reduce_fields",
             Kernel::ReducePartials => "reduce_partials",
+            Kernel::Thermal => "thermal",
         }
     }
 
@@ -32,6 +34,7 @@ impl Kernel {
             Kernel::Update => include_str!("../../shaders/update.wgsl"),
             Kernel::ReduceFields => include_str!("../../shaders/reduce_fields.wgsl"),
             Kernel::ReducePartials => include_str!("../../shaders/reduce_partials.wgsl"),
+            Kernel::Thermal => include_str!("../../shaders/thermal.wgsl"),
         }
     }
 

@@ -2,7 +2,8 @@
 //! exactly where it stopped (`phasecast run --resume DIR`).
 //!
 //! Layout: the 8 bytes `PHASECK1`, a little-endian u64 header length, a JSON
-//! header, then phi_p/phi_n interleaved per voxel as little-endian f32.
+//! header, then phi_p/phi_n interleaved per voxel as little-endian f32, and in
+//! the thermal model (T, psi) interleaved per voxel after them.
 
 use crate::util::atomic_write_with;
 use serde::{Deserialize, Serialize};
@@ -29,19 +30,31 @@ pub struct DriverState {
     pub stage_mass: [f64; 2],
     /// Wall-clock seconds spent stepping so far.
     pub compute_s: f64,
+    /// Whether (T, psi) follow the fields.
+    #[serde(default)]
+    pub thermal: bool,
 }
 
-pub fn write(path: &Path, state: &DriverState, phi: &[[f32; 2]]) -> std::io::Result<()> {
-    let header = serde_json::to_vec(state).expect("serializable state");
+pub fn write(path: &Path, state: &DriverState, phi: &[[f32; 2]], aux: Option<&[[f32; 2]]>) -> std::io::Result<()> {
+    let mut st = state.clone();
+    st.thermal = aux.is_some();
+    let header = serde_json::to_vec(&st).expect("serializable state");
     atomic_write_with(path, |w| {
         w.write_all(MAGIC)?;
         w.write_all(&(header.len() as u64).to_le_bytes())?;
         w.write_all(&header)?;
-        w.write_all(bytemuck::cast_slice(phi))
+        w.write_all(bytemuck::cast_slice(phi))?;
+        if let Some(a) = aux {
+            w.write_all(bytemuck::cast_slice(a))?;
+        }
+        Ok(())
     })
 }
 
-pub fn read(path: &Path) -> anyhow::Result<(DriverState, Vec<[f32; 2]>)> {
+/// The driver state, the fields and, in the thermal model, (T, psi).
+pub type Checkpoint = (DriverState, Vec<[f32; 2]>, Option<Vec<[f32; 2]>>);
+
+pub fn read(path: &Path) -> anyhow::Result<Checkpoint> {
     let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let ctx = |m: String| anyhow::anyhow!("{}: not a phasecast checkpoint: {m}", path.display());
     if bytes.len() < 16 || &bytes[..8] != MAGIC {
@@ -54,8 +67,11 @@ pub fn read(path: &Path) -> anyhow::Result<(DriverState, Vec<[f32; 2]>)> {
     let state: DriverState = serde_json::from_slice(&bytes[16..16 + hlen]).map_err(|e| ctx(e.to_string()))?;
     let n = state.shape.iter().product::<usize>();
     let data = &bytes[16 + hlen..];
-    if data.len() != n * 8 {
-        return Err(ctx(format!("expected {} bytes of fields for shape {:?}, found {}", n * 8, state.shape, data.len())));
+    let blocks = if state.thermal { 2 } else { 1 };
+    if data.len() != n * 8 * blocks {
+        return Err(ctx(format!("expected {} bytes of fields for shape {:?}, found {}", n * 8 * blocks, state.shape, data.len())));
     }
-    Ok((state, bytemuck::pod_collect_to_vec(data)))
+    let phi = bytemuck::pod_collect_to_vec(&data[..n * 8]);
+    let aux = state.thermal.then(|| bytemuck::pod_collect_to_vec(&data[n * 8..]));
+    Ok((state, phi, aux))
 }

@@ -3,7 +3,10 @@
 use crate::util::atomic_write;
 use std::path::Path;
 
-pub const HEADER: &str = "step,time_s,dt_s,free_energy,mass_polymer_um3,mass_nonsolvent_um3,max_phi_p,max_phi_n";
+pub const HEADER: &str = "step,time_s,dt_s,free_energy,mass_polymer_um3,mass_nonsolvent_um3,max_phi_p,max_phi_n,mean_temperature_c,min_temperature_c,crystallinity";
+
+/// The header before the thermal columns existed (still read).
+const HEADER_V1: &str = "step,time_s,dt_s,free_energy,mass_polymer_um3,mass_nonsolvent_um3,max_phi_p,max_phi_n";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct EnergyRow {
@@ -18,12 +21,19 @@ pub struct EnergyRow {
     pub mass_nonsolvent_um3: f64,
     pub max_phi_p: f64,
     pub max_phi_n: f64,
+    /// Thermal model (empty in the file otherwise): mean and lowest temperature,
+    /// and the crystallized fraction of the polymer (sum φ_p ψ / sum φ_p).
+    pub thermal: Option<[f64; 3]>,
 }
 
 impl EnergyRow {
     fn line(&self) -> String {
+        let th = match self.thermal {
+            Some([m, lo, c]) => format!("{m:.4},{lo:.4},{c:.6}"),
+            None => ",,".into(),
+        };
         format!(
-            "{},{:.9e},{:.6e},{:.9e},{:.9e},{:.9e},{:.6},{:.6}",
+            "{},{:.9e},{:.6e},{:.9e},{:.9e},{:.9e},{:.6},{:.6},{th}",
             self.step, self.time_s, self.dt_s, self.free_energy, self.mass_polymer_um3, self.mass_nonsolvent_um3, self.max_phi_p, self.max_phi_n
         )
     }
@@ -44,15 +54,18 @@ pub fn write(path: &Path, rows: &[EnergyRow]) -> std::io::Result<()> {
 pub fn read(path: &Path) -> anyhow::Result<Vec<EnergyRow>> {
     let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut lines = text.lines();
-    if lines.next() != Some(HEADER) {
-        anyhow::bail!("{}: expected the header `{HEADER}`", path.display());
-    }
+    let header = lines.next();
+    let cols = match header {
+        Some(HEADER) => 11,
+        Some(HEADER_V1) => 8,
+        _ => anyhow::bail!("{}: expected the header `{HEADER}`", path.display()),
+    };
     lines
         .enumerate()
         .map(|(k, l)| {
             let v: Vec<&str> = l.split(',').collect();
-            let bad = || anyhow::anyhow!("{}: line {}: expected 8 comma-separated numbers, found `{l}`", path.display(), k + 2);
-            if v.len() != 8 {
+            let bad = || anyhow::anyhow!("{}: line {}: expected {cols} comma-separated fields, found `{l}`", path.display(), k + 2);
+            if v.len() != cols {
                 return Err(bad());
             }
             let f = |i: usize| v[i].parse::<f64>().map_err(|_| bad());
@@ -65,6 +78,7 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<EnergyRow>> {
                 mass_nonsolvent_um3: f(5)?,
                 max_phi_p: f(6)?,
                 max_phi_n: f(7)?,
+                thermal: if cols == 11 && !v[8].is_empty() { Some([f(8)?, f(9)?, f(10)?]) } else { None },
             })
         })
         .collect()

@@ -39,3 +39,12 @@ pub fn initial_fields(cfg: &Config) -> Vec<[f32; 2]> {
         }
     }
 }
+
+/// The thermal model's initial (T in K, ψ): the dissolution temperature
+/// everywhere and no crystal (residual crystals act as nuclei, see
+/// `crystallization.seed_*`).
+pub fn initial_aux(cfg: &Config) -> Option<Vec<[f32; 2]>> {
+    let th = cfg.thermal.as_ref()?;
+    let t = (th.dissolution_temperature_c + crate::scene::tips::KELVIN) as f32;
+    Some(vec![[t, 0.0]; cfg.grid.voxels()])
+}

@@ -127,6 +127,7 @@ pub fn run_with_backend(cfg: &Config, opts: &RunOptions, backend: Box<dyn Backen
     let scene_text = toml::to_string_pretty(&cfg.raw_table)?;
     atomic_write(&dir.join("scene.toml"), scene_text.as_bytes())?;
     let phi = initial::initial_fields(cfg);
+    let aux = initial::initial_aux(cfg);
     let state = DriverState {
         shape: cfg.grid.shape(),
         step: 0,
@@ -137,14 +138,18 @@ pub fn run_with_backend(cfg: &Config, opts: &RunOptions, backend: Box<dyn Backen
         next_output: 0.0,
         stage_mass: [0.0; 2],
         compute_s: 0.0,
+        thermal: aux.is_some(),
     };
-    Driver::new(cfg, opts, backend, state, phi, Vec::new(), true)?.drive()
+    Driver::new(cfg, opts, backend, state, phi, aux, Vec::new(), true)?.drive()
 }
 
 /// Continues the run stored in `dir` from its checkpoint.
 pub fn resume(dir: &Path, opts: &RunOptions, overrides: &[String]) -> Result<RunOutcome> {
     let cfg = crate::scene::load(Some(&dir.join("scene.toml")), overrides)?;
-    let (state, phi) = checkpoint::read(&dir.join("checkpoint.bin"))?;
+    let (state, phi, aux) = checkpoint::read(&dir.join("checkpoint.bin"))?;
+    if aux.is_some() != cfg.thermal.is_some() {
+        bail!("{}: the checkpoint {} temperature and crystallinity fields but the scene {} the thermal model", dir.display(), if aux.is_some() { "has" } else { "has no" }, if cfg.thermal.is_some() { "has" } else { "does not have" });
+    }
     if state.shape != cfg.grid.shape() {
         bail!("{}: checkpoint shape {:?} does not match the scene grid {:?}", dir.display(), state.shape, cfg.grid.shape());
     }
@@ -155,7 +160,7 @@ pub fn resume(dir: &Path, opts: &RunOptions, overrides: &[String]) -> Result<Run
         log::info!("resuming {} at step {}, t = {:.6e} s", dir.display(), state.step, state.time * cfg.units.time_s);
     }
     let backend = make_backend(opts.backend, opts.adapter.as_deref(), &cfg.params(&cfg.stages[state.stage.min(cfg.stages.len() - 1)]))?;
-    Driver::new(&cfg, &o, backend, state, phi, rows, false)?.drive()
+    Driver::new(&cfg, &o, backend, state, phi, aux, rows, false)?.drive()
 }
 
 struct Driver<'a> {
@@ -180,6 +185,7 @@ impl<'a> Driver<'a> {
         mut backend: Box<dyn Backend>,
         state: DriverState,
         phi: Vec<[f32; 2]>,
+        aux: Option<Vec<[f32; 2]>>,
         rows: Vec<EnergyRow>,
         fresh: bool,
     ) -> Result<Self> {
@@ -187,6 +193,32 @@ impl<'a> Driver<'a> {
         let params = cfg.params(&cfg.stages[stage]);
         backend.set_params(&params);
         backend.upload(&phi);
+        if let Some(a) = &aux {
+            backend.upload_aux(a);
+        }
+        if let Some(th) = &cfg.thermal {
+            let u = cfg.thermal_units();
+            if u.alpha_capped {
+                log::info!(
+                    "thermal model: diffusivity capped at {} x the diluent mobility ({:.3e} model units; physical {:.3e} m²/s); face coefficients scaled to keep the heat flux",
+                    th.max_lewis,
+                    u.alpha,
+                    th.diffusivity_m2_s
+                );
+            }
+            log::info!(
+                "thermal model: {} / {} φ_p = {:.3}, Ts = {} °C, seeds {:.3e} µm⁻³, top {} (h = {} W/m²K, Tm shift {:+.2} K), back {}",
+                th.polymer,
+                th.diluent,
+                th.volume_fraction_polymer,
+                th.dissolution_temperature_c,
+                th.seed_density_per_um3,
+                th.top.medium,
+                th.top.heat_transfer_w_m2_k,
+                th.top.melting_point_change_k,
+                th.back.medium
+            );
+        }
         Ok(Self {
             cfg,
             opts,
@@ -221,6 +253,10 @@ impl<'a> Driver<'a> {
             mass_nonsolvent_um3: t.sum_n * self.voxel_um3(),
             max_phi_p: t.max_p,
             max_phi_n: t.max_n,
+            thermal: self.cfg.thermal.as_ref().map(|_| {
+                let n = self.cfg.grid.voxels() as f64;
+                [t.sum_t / n - crate::scene::tips::KELVIN, t.min_t - crate::scene::tips::KELVIN, t.crystallinity()]
+            }),
         });
     }
 
@@ -297,22 +333,30 @@ impl<'a> Driver<'a> {
         Ok(())
     }
 
-    fn volumes(&self, phi: &[[f32; 2]]) -> Vec<(&'static str, Volume<f32>)> {
+    fn volumes(&self, phi: &[[f32; 2]], aux: Option<&[[f32; 2]]>) -> Vec<(&'static str, Volume<f32>)> {
         let shape = self.cfg.grid.shape();
         let vox = self.cfg.grid.voxel_um;
-        self.cfg
+        let mut v: Vec<(&'static str, Volume<f32>)> = self
+            .cfg
             .field_names()
             .iter()
             .enumerate()
             .map(|(f, name)| (*name, Volume { data: phi.iter().map(|c| c[f]).collect(), shape, voxel_um: vox }))
-            .collect()
+            .collect();
+        if let Some(a) = aux {
+            let k = crate::scene::tips::KELVIN as f32;
+            v.push(("temperature_c", Volume { data: a.iter().map(|c| c[0] - k).collect(), shape, voxel_um: vox }));
+            v.push(("crystallinity", Volume { data: a.iter().map(|c| c[1]).collect(), shape, voxel_um: vox }));
+        }
+        v
     }
 
     /// Writes the selected fields, the energy table and a checkpoint.
     fn snapshot(&mut self, phi: &[[f32; 2]]) -> Result<()> {
         let stem = format!("step_{:07}", self.state.step);
         let fields_dir = self.dir.join("fields");
-        let vols = self.volumes(phi);
+        let aux = self.cfg.thermal.as_ref().map(|_| self.backend.download_aux());
+        let vols = self.volumes(phi, aux.as_deref());
         let chosen: Vec<&(&str, Volume<f32>)> = vols.iter().filter(|(n, _)| self.cfg.outputs.fields.iter().any(|f| f == n)).collect();
         let mut npy = serde_json::Map::new();
         let mut vti = serde_json::Value::Null;
@@ -334,7 +378,7 @@ impl<'a> Driver<'a> {
         self.final_fields = json!({"npy": npy, "vti": vti, "step": self.state.step, "time_s": time_s});
         energy::write(&self.dir.join("energy.csv"), &self.rows)?;
         if self.cfg.outputs.checkpoint {
-            checkpoint::write(&self.dir.join("checkpoint.bin"), &self.state, phi)?;
+            checkpoint::write(&self.dir.join("checkpoint.bin"), &self.state, phi, aux.as_deref())?;
         }
         self.last_snapshot_step = Some(self.state.step);
         Ok(())
@@ -492,7 +536,8 @@ impl<'a> Driver<'a> {
             self.snapshot(&phi)?;
         }
         energy::write(&self.dir.join("energy.csv"), &self.rows)?;
-        let vols = self.volumes(&phi);
+        let aux = self.cfg.thermal.as_ref().map(|_| self.backend.download_aux());
+        let vols = self.volumes(&phi, aux.as_deref());
         if cfg.outputs.section_png {
             section::write_section_png(&self.dir.join("section.png"), &vols[0].1)?;
         }

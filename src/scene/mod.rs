@@ -5,6 +5,7 @@
 
 pub mod raw;
 pub mod recipe;
+pub mod tips;
 mod resolve;
 
 pub use resolve::*;

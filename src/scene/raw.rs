@@ -28,6 +28,12 @@ pub struct RawScene {
     pub analysis: RawAnalysis,
     /// Casting recipe (materials by name, weights); used by initial.kind = "recipe".
     pub recipe: Option<super::recipe::RawRecipe>,
+    /// TIPS: dissolution recipe (polymer, diluent, weights, Ts).
+    pub dissolution: Option<super::tips::RawDissolution>,
+    /// TIPS: the cooling medium at the faces.
+    pub cooling: Option<super::tips::RawCooling>,
+    /// TIPS: turns the thermal model (temperature, crystallinity) on.
+    pub crystallization: Option<super::tips::RawCrystallization>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -156,6 +156,8 @@ pub struct Config {
     pub analysis: AnalysisSettings,
     /// The casting recipe, when the initial composition came from one.
     pub recipe: Option<super::recipe::Recipe>,
+    /// The thermal (TIPS) model, when the scene has [crystallization].
+    pub thermal: Option<super::tips::Thermal>,
     /// The scene as given, with overrides applied (written to the run folder).
     #[serde(skip)]
     pub raw_table: toml::Table,
@@ -231,7 +233,8 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
     let model = match m.kind.as_str() {
         "ternary" => Model::Ternary {
             n_polymer: v.range("model.n_polymer", v.need("model.n_polymer", m.n_polymer, "required for the ternary model: polymer chain length (sites), >= 1")?, 1.0, 1e6)?,
-            chi_ps: v.range("model.chi_ps", v.need("model.chi_ps", m.chi_ps, "required: polymer–solvent χ")?, -10.0, 10.0)?,
+            // In a TIPS scene χ_PS follows χ(T) from [crystallization]; model.chi_ps is then only a placeholder.
+            chi_ps: v.range("model.chi_ps", if raw.crystallization.is_some() { m.chi_ps.unwrap_or(0.0) } else { v.need("model.chi_ps", m.chi_ps, "required: polymer–solvent χ")? }, -10.0, 10.0)?,
             chi_pn: v.range("model.chi_pn", v.need("model.chi_pn", m.chi_pn, "required: polymer–non-solvent χ")?, -10.0, 10.0)?,
             chi_sn: v.range("model.chi_sn", v.need("model.chi_sn", m.chi_sn, "required: solvent–non-solvent χ")?, -10.0, 10.0)?,
             kappa_p: v.range("model.kappa_p", m.kappa_p.unwrap_or(1.0), 0.0, 1e6)?,
@@ -274,6 +277,22 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         vitrification_width: v.positive("mobility.vitrification_width", mo.vitrification_width.unwrap_or(0.02))?,
     };
 
+    let thermal = match &raw.crystallization {
+        Some(cr) => {
+            if !ternary {
+                return Err(v.bad("crystallization", "(set)", "the thermal (TIPS) model needs model.kind = \"ternary\""));
+            }
+            let column_um = grid.nz as f64 * voxel_um;
+            Some(super::tips::resolve(file, raw.dissolution.as_ref(), raw.cooling.as_ref(), cr, column_um)?)
+        }
+        None => {
+            if raw.dissolution.is_some() || raw.cooling.is_some() {
+                return Err(v.bad("crystallization", "(missing)", "[dissolution] and [cooling] describe a TIPS recipe and need a [crystallization] table (it turns the thermal model on; an empty table takes the defaults)"));
+            }
+            None
+        }
+    };
+
     let ini = &raw.initial;
     let mut recipe = None;
     let initial = match ini.kind.as_deref().unwrap_or("uniform") {
@@ -311,13 +330,24 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
             recipe = Some(r);
             init
         }
+        "dissolution" => {
+            let th = thermal.as_ref().ok_or_else(|| v.bad("initial.kind", "\"dissolution\"", "needs [dissolution] and [crystallization] tables"))?;
+            if ini.phi_p.is_some() || ini.phi_n.is_some() {
+                return Err(v.bad("initial.phi_p", "(set)", "the composition comes from [dissolution] when initial.kind = \"dissolution\"; remove initial.phi_p / phi_n"));
+            }
+            let seed = ini.seed.unwrap_or(1);
+            if seed < 0 {
+                return Err(v.bad("initial.seed", seed, "must be an integer >= 0"));
+            }
+            Initial::Uniform { phi_p: th.volume_fraction_polymer, phi_n: 0.0, noise: v.range("initial.noise", ini.noise.unwrap_or(0.0), 0.0, 0.5)?, seed: seed as u64 }
+        }
         "pfhub_bm1" => {
             if ternary {
                 return Err(v.bad("initial.kind", "\"pfhub_bm1\"", "needs model.kind = \"double_well\""));
             }
             Initial::PfhubBm1
         }
-        other => return Err(v.bad("initial.kind", format!("\"{other}\""), "must be \"uniform\", \"recipe\" or \"pfhub_bm1\"")),
+        other => return Err(v.bad("initial.kind", format!("\"{other}\""), "must be \"uniform\", \"recipe\", \"dissolution\" or \"pfhub_bm1\"")),
     };
 
     let noise_seed = raw.noise.seed.unwrap_or(1);
@@ -345,8 +375,11 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
     for (k, s) in raw.stages.iter().enumerate() {
         let key = |name: &str| format!("stages.{k}.{name}");
         let kind = s.kind.as_str();
-        if !["anneal", "vapor", "immersion"].contains(&kind) {
-            return Err(v.bad(&key("kind"), format!("\"{kind}\""), "must be \"anneal\", \"vapor\" or \"immersion\" (cooling stages are not available yet)"));
+        if !["anneal", "vapor", "immersion", "cooling"].contains(&kind) {
+            return Err(v.bad(&key("kind"), format!("\"{kind}\""), "must be \"anneal\", \"vapor\", \"immersion\" or \"cooling\""));
+        }
+        if kind == "cooling" && thermal.is_none() {
+            return Err(v.bad(&key("kind"), "\"cooling\"", "a cooling stage needs the thermal model: add [dissolution], [cooling] and [crystallization] tables"));
         }
         if kind != "anneal" && !ternary {
             return Err(v.bad(&key("kind"), format!("\"{kind}\""), "vapour and immersion stages need model.kind = \"ternary\""));
@@ -445,8 +478,15 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
     }
 
     let o = &raw.outputs;
-    let allowed_fields: &[&str] = if ternary { &["phi_p", "phi_n"] } else { &["c"] };
-    let fields = o.fields.clone().unwrap_or_else(|| allowed_fields.iter().map(|s| s.to_string()).collect());
+    let allowed_fields: &[&str] = if thermal.is_some() {
+        &["phi_p", "phi_n", "temperature_c", "crystallinity"]
+    } else if ternary {
+        &["phi_p", "phi_n"]
+    } else {
+        &["c"]
+    };
+    let default_fields: &[&str] = if thermal.is_some() { &["phi_p", "temperature_c", "crystallinity"] } else { allowed_fields };
+    let fields = o.fields.clone().unwrap_or_else(|| default_fields.iter().map(|s| s.to_string()).collect());
     for f in &fields {
         if !allowed_fields.contains(&f.as_str()) {
             return Err(v.bad("outputs.fields", format!("\"{f}\""), &format!("fields of this model are {allowed_fields:?}")));
@@ -486,6 +526,7 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         outputs,
         analysis,
         recipe,
+        thermal,
         raw_table: table,
     })
 }
@@ -499,6 +540,12 @@ impl Config {
     /// Model time for a duration in seconds.
     pub fn model_time(&self, seconds: f64) -> f64 {
         seconds / self.units.time_s
+    }
+
+    /// The thermal model's heat parameters in model units.
+    pub fn thermal_units(&self) -> super::tips::ThermalModelUnits {
+        let th = self.thermal.as_ref().expect("thermal model");
+        th.model_units(self.h(), self.units.length_um, self.units.time_s, self.grid.nz as f64 * self.grid.voxel_um, self.mobility.d_solvent)
     }
 
     /// Field names of the model, in storage order.
@@ -570,6 +617,28 @@ impl Config {
             // µm/s → model length per model time.
             let k = vs.uptake.k_volume_um_s * self.units.time_s / self.units.length_um;
             p.vap = [k as f32, vs.uptake.air_activity as f32, 0.0, 0.0];
+        }
+        if let Some(th) = &self.thermal {
+            let mu = self.thermal_units();
+            p.thermal = [1, 0, 0, 0];
+            p.chi_ps = (th.chi_a + th.chi_b_k / (th.dissolution_temperature_c + super::tips::KELVIN)) as f32;
+            p.th_chi = [th.chi_a as f32, th.chi_b_k as f32, (1.0 / (th.melting_point_c + super::tips::KELVIN)) as f32, (1.0 / th.latent_k) as f32];
+            p.th_cryst = [th.latent_k as f32, th.barrier_kt as f32, th.kappa_psi as f32, th.mobility as f32];
+            p.th_heat = [mu.alpha as f32, th.latent_rise_k as f32, th.gel_crystallinity as f32, th.gel_factor as f32];
+            let voxel_um3 = self.grid.voxel_um.powi(3);
+            p.th_nuc = [
+                (th.seed_density_per_um3 * voxel_um3).min(1.0) as f32,
+                th.seed_undercooling_k as f32,
+                (th.nucleation_rate_per_um3_s * voxel_um3 * self.units.time_s) as f32,
+                th.nucleation_barrier_k3 as f32,
+            ];
+            p.th_surf = [0.0, 0.0, th.gel_width as f32, 0.0];
+            if stage.kind == "cooling" {
+                let k = super::tips::KELVIN;
+                p.th_face = [mu.beta_top as f32, (th.top.temperature_c + k) as f32, mu.beta_back as f32, (th.back.temperature_c + k) as f32];
+                p.th_surf[0] = th.top.inv_tm_shift_per_k as f32;
+                p.th_surf[1] = th.back.inv_tm_shift_per_k as f32;
+            }
         }
         if let Some([rp, rn]) = stage.reservoir {
             let c = [rp as f32, rn as f32];

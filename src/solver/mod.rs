@@ -28,11 +28,34 @@ pub struct Totals {
     pub max_mobility: f64,
     pub max_p: f64,
     pub max_n: f64,
+    /// Thermal model (zero otherwise): sum of T (K) over voxels, sum of
+    /// phi_p·psi (crystallized polymer), sum of psi, max T, min T, max psi.
+    pub sum_t: f64,
+    pub sum_crystal: f64,
+    pub sum_psi: f64,
+    pub max_t: f64,
+    pub min_t: f64,
+    pub max_psi: f64,
 }
 
 impl Totals {
+    /// Crystallized fraction of the polymer.
+    pub fn crystallinity(&self) -> f64 {
+        if self.sum_p > 0.0 {
+            self.sum_crystal / self.sum_p
+        } else {
+            0.0
+        }
+    }
+
     pub fn from_reduction(r: &Reduction) -> Self {
         Self {
+            sum_t: r.c[0] as f64,
+            sum_crystal: r.c[1] as f64,
+            sum_psi: r.c[2] as f64,
+            max_t: r.d[0] as f64,
+            min_t: -r.d[1] as f64,
+            max_psi: r.d[2] as f64,
             sum_p: r.sum_p(),
             sum_n: r.sum_n(),
             free_energy: r.free_energy(),
@@ -57,6 +80,11 @@ pub trait Backend {
     fn upload(&mut self, phi: &[[f32; 2]]);
     /// Reads the fields back.
     fn download(&mut self) -> Vec<[f32; 2]>;
+    /// Replaces the thermal model's (T in K, crystallinity psi) per voxel.
+    /// Only called when the parameters have the thermal model on.
+    fn upload_aux(&mut self, aux: &[[f32; 2]]);
+    /// Reads (T, psi) back.
+    fn download_aux(&mut self) -> Vec<[f32; 2]>;
     /// Runs one step per entry of `steps`, without reading anything back.
     fn advance(&mut self, steps: &[StepInfo]);
     /// Reduces mass, free energy, health and stiffness of the current fields.
@@ -69,12 +97,23 @@ pub struct CpuBackend {
     phi: Vec<[f32; 2]>,
     next: Vec<[f32; 2]>,
     mu: Vec<[f32; 2]>,
+    /// Thermal model: (T, psi) and the next step's (empty otherwise).
+    aux: Vec<[f32; 2]>,
+    aux_next: Vec<[f32; 2]>,
 }
 
 impl CpuBackend {
     pub fn new(params: &Params) -> Self {
         let n = params.n_total as usize;
-        Self { params: *params, phi: vec![[0.0; 2]; n], next: vec![[0.0; 2]; n], mu: vec![[0.0; 2]; n] }
+        let na = if params.is_thermal() { n } else { 0 };
+        Self {
+            params: *params,
+            phi: vec![[0.0; 2]; n],
+            next: vec![[0.0; 2]; n],
+            mu: vec![[0.0; 2]; n],
+            aux: vec![[0.0; 2]; na],
+            aux_next: vec![[0.0; 2]; na],
+        }
     }
 }
 
@@ -87,6 +126,7 @@ impl Backend for CpuBackend {
     }
     fn set_params(&mut self, p: &Params) {
         assert_eq!(p.n_total, self.params.n_total, "grid size cannot change between stages");
+        assert_eq!(p.is_thermal(), self.params.is_thermal(), "the thermal model cannot be switched between stages");
         self.params = *p;
     }
     fn upload(&mut self, phi: &[[f32; 2]]) {
@@ -95,17 +135,33 @@ impl Backend for CpuBackend {
     fn download(&mut self) -> Vec<[f32; 2]> {
         self.phi.clone()
     }
+    fn upload_aux(&mut self, aux: &[[f32; 2]]) {
+        self.aux.copy_from_slice(aux);
+    }
+    fn download_aux(&mut self) -> Vec<[f32; 2]> {
+        self.aux.clone()
+    }
     fn advance(&mut self, steps: &[StepInfo]) {
         for s in steps {
-            cpu::chem_potential::chem_potential(&self.params, &self.phi, &mut self.mu);
-            cpu::update::update(&self.params, s, &self.phi, &self.mu, &mut self.next);
+            cpu::chem_potential::chem_potential(&self.params, &self.phi, &self.aux, &mut self.mu);
+            cpu::update::update(&self.params, s, &self.phi, &self.mu, &self.aux, &mut self.next);
+            if self.params.is_thermal() {
+                cpu::thermal::thermal(&self.params, s, &self.phi, &self.aux, &mut self.aux_next);
+                std::mem::swap(&mut self.aux, &mut self.aux_next);
+            }
             std::mem::swap(&mut self.phi, &mut self.next);
         }
     }
     fn reduce(&mut self) -> Totals {
         // The CPU twin sums in f64; keep that precision for the mass checks.
-        let (s, m) = cpu::reduce::reduce_f64(&self.params, &self.phi);
+        let (s, m) = cpu::reduce::reduce_f64(&self.params, &self.phi, &self.aux);
         Totals {
+            sum_t: s[4],
+            sum_crystal: s[5],
+            sum_psi: s[6],
+            max_t: m[4] as f64,
+            min_t: -m[5] as f64,
+            max_psi: m[6] as f64,
             sum_p: s[0],
             sum_n: s[1],
             free_energy: s[2],

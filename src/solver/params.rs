@@ -60,8 +60,28 @@ pub struct Params {
     pub res: [f32; 4],
     /// Vapour face: (k in model length per model time, air non-solvent activity, 0, 0).
     pub vap: [f32; 4],
+    /// Thermal model (TIPS): (1 = temperature and crystallinity fields are on, 0, 0, 0).
+    pub thermal: [u32; 4],
+    /// (chi_a, chi_b in K, 1/Tm0 in 1/K, 1/L in 1/K): chi_ps(T) = chi_a + chi_b / T, and
+    /// Flory's depressed melting point 1/Tm = 1/Tm0 + (phi_1 - chi phi_1^2) / L.
+    pub th_chi: [f32; 4],
+    /// (L = dH_u V_1 / (V_u R) in K, double-well barrier W in kT per site,
+    /// kappa_psi, Allen–Cahn mobility L_psi per model time).
+    pub th_cryst: [f32; 4],
+    /// (thermal diffusivity in model units, latent temperature rise in K per unit of
+    /// crystallized polymer fraction, gelation crystallinity, gelation mobility factor).
+    pub th_heat: [f32; 4],
+    /// Newton cooling of the z faces: (beta_top, T_top in K, beta_back, T_back in K), with
+    /// beta = h G / (1 + h G / 2), G = heat-transfer coefficient / conductivity (0 = insulated).
+    pub th_face: [f32; 4],
+    /// Nucleation: (seed probability per voxel, seed activation undercooling in K,
+    /// thermal nucleation prefactor per voxel per model time, its barrier constant in K^3).
+    pub th_nuc: [f32; 4],
+    /// (shift of 1/Tm in the top voxel layer from the cooling medium in 1/K, same for the
+    /// back layer, gelation width, unused).
+    pub th_surf: [f32; 4],
 }
-const _: () = assert!(std::mem::size_of::<Params>() == 176);
+const _: () = assert!(std::mem::size_of::<Params>() == 288);
 
 impl Params {
     /// Boundary code of face `f` (0 x-, 1 x+, 2 y-, 3 y+, 4 z-, 5 z+).
@@ -71,6 +91,9 @@ impl Params {
         } else {
             self.bc1[face - 4]
         }
+    }
+    pub fn is_thermal(&self) -> bool {
+        self.thermal[0] != 0
     }
     pub fn noise_seed(&self) -> u32 {
         self.bc1[2]
@@ -97,7 +120,7 @@ pub struct StepInfo {
 }
 const _: () = assert!(std::mem::size_of::<StepInfo>() == 16);
 
-/// One reduction record: sums in `a`, maxima in `b`.
+/// One reduction record: sums in `a` and `c`, maxima in `b` and `d`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct Reduction {
@@ -105,12 +128,16 @@ pub struct Reduction {
     pub a: [f32; 4],
     /// (max positive eigenvalue of M·H, max eigenvalue of M, max phi_p, max phi_n)
     pub b: [f32; 4],
+    /// Thermal model: (sum T, sum phi_p psi, sum psi, 0)
+    pub c: [f32; 4],
+    /// Thermal model: (max T, -min T, max psi, 0)
+    pub d: [f32; 4],
 }
-const _: () = assert!(std::mem::size_of::<Reduction>() == 32);
+const _: () = assert!(std::mem::size_of::<Reduction>() == 64);
 
 impl Reduction {
     pub fn empty() -> Self {
-        Self { a: [0.0; 4], b: [0.0, 0.0, -1e30, -1e30] }
+        Self { a: [0.0; 4], b: [0.0, 0.0, -1e30, -1e30], c: [0.0; 4], d: [-1e30, -1e30, -1e30, -1e30] }
     }
     pub fn sum_p(&self) -> f64 {
         self.a[0] as f64

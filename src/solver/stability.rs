@@ -25,6 +25,44 @@ pub fn dt_bound(p: &Params, t: &Totals) -> f64 {
     let l = laplacian_max(p);
     let kappa = p.kappa_p.max(p.kappa_n) as f64;
     let rate = l * (t.stiffness.max(0.0) + kappa * l * t.max_mobility.max(0.0));
+    let ch = if rate > 0.0 { 2.0 / rate } else { f64::INFINITY };
+    if p.is_thermal() {
+        ch.min(thermal_dt_bound(p, t))
+    } else {
+        ch
+    }
+}
+
+/// Forward-Euler bounds of the thermal model:
+/// - heat: dt α (L_max + 2 β_max / h²) ≤ 2 (the Newton face adds β/h² to the
+///   diagonal of a boundary voxel);
+/// - crystallinity: dt L_ψ (κ_ψ L_max + max |∂²f_c/∂ψ²|) ≤ 2, with
+///   |∂²f_c/∂ψ²| ≤ φ_p (2 W + 5.78 |drive|) (the maxima of |g''| and |h''| on
+///   [0, 1]) and |drive| bounded over the temperatures of the current field
+///   and the media.
+pub fn thermal_dt_bound(p: &Params, t: &Totals) -> f64 {
+    let l = laplacian_max(p);
+    let h2 = (p.h as f64).powi(2);
+    let alpha = p.th_heat[0] as f64;
+    let beta = (p.th_face[0].max(p.th_face[2])) as f64;
+    let heat = alpha * (l + 2.0 * beta / h2);
+    let mut t_lo = t.min_t;
+    let mut t_hi = t.max_t;
+    for (b, tf) in [(p.th_face[0], p.th_face[1]), (p.th_face[2], p.th_face[3])] {
+        if b > 0.0 {
+            t_lo = t_lo.min(tf as f64);
+            t_hi = t_hi.max(tf as f64);
+        }
+    }
+    let t_lo = t_lo.max(1.0);
+    let lat = p.th_cryst[0] as f64;
+    let inv_tm0 = p.th_chi[2] as f64;
+    // 1/Tm ranges over 1/Tm0 ± (a few)/L and the media shifts.
+    let shift = (p.th_surf[0].abs().max(p.th_surf[1].abs())) as f64;
+    let spread = 2.0 * p.th_chi[3] as f64 * (1.0 + (p.th_chi[0] as f64 + p.th_chi[1] as f64 / t_lo).abs()) + shift;
+    let drive = lat * ((1.0 / t_lo - inv_tm0).abs().max((inv_tm0 - 1.0 / t_hi.max(1.0)).abs()) + spread);
+    let psi = p.th_cryst[3] as f64 * (p.th_cryst[2] as f64 * l + 2.0 * p.th_cryst[1] as f64 + 5.78 * drive);
+    let rate = heat.max(psi);
     if rate > 0.0 {
         2.0 / rate
     } else {

@@ -66,6 +66,9 @@ pub fn start(cfg: &Config, mut b: Box<dyn Backend>, safety: f64) -> (Box<dyn Bac
     let p = cfg.params(&cfg.stages[0]);
     b.set_params(&p);
     b.upload(&phasecast::run::initial::initial_fields(cfg));
+    if let Some(aux) = phasecast::run::initial::initial_aux(cfg) {
+        b.upload_aux(&aux);
+    }
     let t = b.reduce();
     (b, safety * stability::dt_bound(&p, &t))
 }

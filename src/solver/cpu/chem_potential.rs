@@ -1,12 +1,13 @@
 //! Twin of `shaders/chem_potential.wgsl`.
 
-use super::free_energy::bulk_mu;
+use super::free_energy::{bulk_mu, bulk_mu_chi, chi_at, dfc_dp, floor_mu, medium_shift};
 use super::{coords, neighbor, RESERVOIR, CHUNK};
 use crate::solver::params::Params;
 use rayon::prelude::*;
 
-/// mu = df/dphi - kappa * laplacian(phi) for every voxel.
-pub fn chem_potential(p: &Params, phi: &[[f32; 2]], mu: &mut [[f32; 2]]) {
+/// mu = df/dphi - kappa * laplacian(phi) for every voxel. `aux` holds (T, ψ)
+/// per voxel in the thermal model and is not read otherwise.
+pub fn chem_potential(p: &Params, phi: &[[f32; 2]], aux: &[[f32; 2]], mu: &mut [[f32; 2]]) {
     mu.par_chunks_mut(CHUNK).enumerate().for_each(|(k, out)| {
         for (o, m) in out.iter_mut().enumerate() {
             let i = (k * CHUNK + o) as u32;
@@ -24,7 +25,15 @@ pub fn chem_potential(p: &Params, phi: &[[f32; 2]], mu: &mut [[f32; 2]]) {
                     lap[1] += p.res[1] - c[1];
                 }
             }
-            let b = bulk_mu(p, c);
+            let b = if p.is_thermal() {
+                let a = aux[i as usize];
+                let chi = chi_at(p, a[0]);
+                let b = bulk_mu_chi(p, c, chi);
+                let fl = floor_mu(c);
+                [b[0] + fl[0] + dfc_dp(p, c[0], a[1], a[0], chi, medium_shift(p, pos[2])), b[1] + fl[1]]
+            } else {
+                bulk_mu(p, c)
+            };
             *m = [b[0] - p.kappa_p * lap[0] * p.inv_h2, b[1] - p.kappa_n * lap[1] * p.inv_h2];
         }
     });

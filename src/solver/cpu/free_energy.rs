@@ -15,6 +15,11 @@ fn xlogx(p: &Params, x: f32) -> f32 {
 
 /// Bulk free-energy density per site, in kT.
 pub fn f_bulk(p: &Params, c: [f32; 2]) -> f32 {
+    f_bulk_chi(p, c, p.chi_ps)
+}
+
+/// The same with a given polymer–solvent χ (the thermal model's χ(T)).
+pub fn f_bulk_chi(p: &Params, c: [f32; 2], chi_ps: f32) -> f32 {
     if p.model == MODEL_DOUBLE_WELL {
         let a = c[0] - p.dw_alpha;
         let b = p.dw_beta - c[0];
@@ -22,11 +27,15 @@ pub fn f_bulk(p: &Params, c: [f32; 2]) -> f32 {
     }
     let (pp, n) = (c[0], c[1]);
     let s = 1.0 - pp - n;
-    xlogx(p, pp) / p.n_p + xlogx(p, s) + xlogx(p, n) + p.chi_ps * pp * s + p.chi_pn * pp * n + p.chi_sn * s * n
+    xlogx(p, pp) / p.n_p + xlogx(p, s) + xlogx(p, n) + chi_ps * pp * s + p.chi_pn * pp * n + p.chi_sn * s * n
 }
 
 /// Exchange chemical potentials (df/dphi_p, df/dphi_n).
 pub fn bulk_mu(p: &Params, c: [f32; 2]) -> [f32; 2] {
+    bulk_mu_chi(p, c, p.chi_ps)
+}
+
+pub fn bulk_mu_chi(p: &Params, c: [f32; 2], chi_ps: f32) -> [f32; 2] {
     if p.model == MODEL_DOUBLE_WELL {
         let a = c[0] - p.dw_alpha;
         let b = p.dw_beta - c[0];
@@ -35,8 +44,8 @@ pub fn bulk_mu(p: &Params, c: [f32; 2]) -> [f32; 2] {
     let (pp, n) = (c[0], c[1]);
     let s = 1.0 - pp - n;
     let ls = guard(p, s).ln() + 1.0;
-    let mp = (guard(p, pp).ln() + 1.0) / p.n_p - ls + p.chi_ps * (s - pp) + (p.chi_pn - p.chi_sn) * n;
-    let mn = (guard(p, n).ln() + 1.0) - ls + (p.chi_pn - p.chi_ps) * pp + p.chi_sn * (s - n);
+    let mp = (guard(p, pp).ln() + 1.0) / p.n_p - ls + chi_ps * (s - pp) + (p.chi_pn - p.chi_sn) * n;
+    let mn = (guard(p, n).ln() + 1.0) - ls + (p.chi_pn - chi_ps) * pp + p.chi_sn * (s - n);
     [mp, mn]
 }
 
@@ -58,6 +67,10 @@ pub fn ln_activity_s(p: &Params, c: [f32; 2]) -> f32 {
 
 /// Hessian of f as (H_pp, H_nn, H_pn).
 pub fn hessian(p: &Params, c: [f32; 2]) -> [f32; 3] {
+    hessian_chi(p, c, p.chi_ps)
+}
+
+pub fn hessian_chi(p: &Params, c: [f32; 2], chi_ps: f32) -> [f32; 3] {
     if p.model == MODEL_DOUBLE_WELL {
         let a = c[0] - p.dw_alpha;
         let b = p.dw_beta - c[0];
@@ -67,21 +80,124 @@ pub fn hessian(p: &Params, c: [f32; 2]) -> [f32; 3] {
     let s = 1.0 - pp - n;
     let is = 1.0 / guard(p, s);
     [
-        1.0 / (p.n_p * guard(p, pp)) + is - 2.0 * p.chi_ps,
+        1.0 / (p.n_p * guard(p, pp)) + is - 2.0 * chi_ps,
         1.0 / guard(p, n) + is - 2.0 * p.chi_sn,
-        is - p.chi_ps + p.chi_pn - p.chi_sn,
+        is - chi_ps + p.chi_pn - p.chi_sn,
     ]
 }
 
 /// Vitrification arrest factor: a cubic smoothstep from 1 to vit_factor,
 /// centred on vit_phi and 4 vit_width wide.
 pub fn arrest(p: &Params, phi_p: f32) -> f32 {
-    if p.vit_factor >= 1.0 {
+    soft_step(phi_p, p.vit_phi, p.vit_width, p.vit_factor)
+}
+
+/// A C1 step from 1 down to `factor`, centred on `centre` and 4 `width` wide.
+pub fn soft_step(x: f32, centre: f32, width: f32, factor: f32) -> f32 {
+    if factor >= 1.0 {
         return 1.0;
     }
-    let u = ((phi_p - p.vit_phi) / (4.0 * p.vit_width) + 0.5).clamp(0.0, 1.0);
+    let u = ((x - centre) / (4.0 * width) + 0.5).clamp(0.0, 1.0);
     let s = u * u * (3.0 - 2.0 * u);
-    1.0 + (p.vit_factor - 1.0) * s
+    1.0 + (factor - 1.0) * s
+}
+
+// ---- Thermal model (TIPS): twins of the functions of the same name in free_energy.wgsl ----
+
+/// χ_ps(T) = A + B / T.
+pub fn chi_at(p: &Params, t: f32) -> f32 {
+    p.th_chi[0] + p.th_chi[1] / t
+}
+
+/// 1/Tm at polymer fraction `q` (Flory), plus the cooling medium's shift.
+pub fn inv_tm(p: &Params, q: f32, chi: f32, shift: f32) -> f32 {
+    let d = 1.0 - q.clamp(0.0, 1.0);
+    p.th_chi[2] + p.th_chi[3] * (d - chi * d * d) + shift
+}
+
+/// Free energy of crystallization per polymer site in kT, L (1/Tm − 1/T).
+pub fn cryst_drive(p: &Params, q: f32, t: f32, chi: f32, shift: f32) -> f32 {
+    p.th_cryst[0] * (inv_tm(p, q, chi, shift) - 1.0 / t)
+}
+
+pub fn interp5(psi: f32) -> f32 {
+    psi * psi * psi * (10.0 - 15.0 * psi + 6.0 * psi * psi)
+}
+pub fn dinterp5(psi: f32) -> f32 {
+    let q = psi * (1.0 - psi);
+    30.0 * q * q
+}
+pub fn dwell(psi: f32) -> f32 {
+    let q = psi * (1.0 - psi);
+    q * q
+}
+pub fn ddwell(psi: f32) -> f32 {
+    2.0 * psi * (1.0 - psi) * (1.0 - 2.0 * psi)
+}
+
+/// Crystal free energy per site, p [W g(ψ) + drive h(ψ)].
+pub fn f_cryst(p: &Params, q: f32, psi: f32, t: f32, chi: f32, shift: f32) -> f32 {
+    let q = q.clamp(0.0, 1.0);
+    q * (p.th_cryst[1] * dwell(psi) + cryst_drive(p, q, t, chi, shift) * interp5(psi))
+}
+
+/// What crystallization adds to the polymer's exchange potential, W g + drive h
+/// (the Tm(φ) dependence is not differentiated; see free_energy.wgsl).
+pub fn dfc_dp(p: &Params, q: f32, psi: f32, t: f32, chi: f32, shift: f32) -> f32 {
+    let q = q.clamp(0.0, 1.0);
+    p.th_cryst[1] * dwell(psi) + cryst_drive(p, q, t, chi, shift) * interp5(psi)
+}
+
+/// ∂²f_c/∂φ_p².
+pub fn d2fc_dp2(q: f32, psi: f32, chi: f32) -> f32 {
+    let q = q.clamp(0.0, 1.0);
+    let ddrive = -(1.0 - 2.0 * chi * (1.0 - q));
+    interp5(psi) * (2.0 * ddrive - 2.0 * chi * q)
+}
+
+/// ∂f_c/∂ψ.
+pub fn dfc_dpsi(p: &Params, q: f32, psi: f32, t: f32, chi: f32, shift: f32) -> f32 {
+    let q = q.clamp(0.0, 1.0);
+    q * (p.th_cryst[1] * ddwell(psi) + cryst_drive(p, q, t, chi, shift) * dinterp5(psi))
+}
+
+/// Soft floor on the volume fractions in the thermal model (twin of FLOOR in
+/// free_energy.wgsl): FLOOR/2 min(x, 0)² on φ_p, φ_n and φ_s.
+pub const FLOOR: f32 = 50.0;
+
+pub fn floor_f(c: [f32; 2]) -> f32 {
+    let s = 1.0 - c[0] - c[1];
+    let m = [c[0].min(0.0), c[1].min(0.0), s.min(0.0)];
+    0.5 * FLOOR * (m[0] * m[0] + m[1] * m[1] + m[2] * m[2])
+}
+
+pub fn floor_mu(c: [f32; 2]) -> [f32; 2] {
+    let ms = (1.0 - c[0] - c[1]).min(0.0);
+    [FLOOR * (c[0].min(0.0) - ms), FLOOR * (c[1].min(0.0) - ms)]
+}
+
+pub fn floor_h(c: [f32; 2]) -> [f32; 3] {
+    let hp = if c[0] < 0.0 { FLOOR } else { 0.0 };
+    let hn = if c[1] < 0.0 { FLOOR } else { 0.0 };
+    let hs = if 1.0 - c[0] - c[1] < 0.0 { FLOOR } else { 0.0 };
+    [hp + hs, hn + hs, hs]
+}
+
+/// Gelation factor on the mobility.
+pub fn gel(p: &Params, psi: f32) -> f32 {
+    soft_step(psi, p.th_heat[2], p.th_surf[2], p.th_heat[3])
+}
+
+/// Shift of 1/Tm in the voxel layers touching the cooling media.
+pub fn medium_shift(p: &Params, z: u32) -> f32 {
+    let mut s = 0.0;
+    if z == 0 {
+        s += p.th_surf[0];
+    }
+    if z == p.nz - 1 {
+        s += p.th_surf[1];
+    }
+    s
 }
 
 /// Mobility matrix (M_pp, M_nn, M_pn).

@@ -7,6 +7,7 @@
 pub mod chem_potential;
 pub mod free_energy;
 pub mod reduce;
+pub mod thermal;
 pub mod update;
 
 use super::params::*;

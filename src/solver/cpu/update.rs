@@ -1,19 +1,30 @@
 //! Twin of `shaders/update.wgsl`.
 
-use super::free_energy::{chol2, ln_activity_n, mobility};
+use super::free_energy::{chol2, gel, ln_activity_n, mobility};
 use super::{coords, neighbor, noise2, CHUNK, VAPOR, WALL};
 use crate::solver::params::{Params, StepInfo};
 use rayon::prelude::*;
 
 /// One explicit Euler step of dphi/dt = div(M grad mu) + div(conserved noise).
-pub fn update(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], out: &mut [[f32; 2]]) {
+/// In the thermal model the mobility is scaled by the gelation factor of the
+/// crystallinity in `aux` (unread otherwise).
+pub fn update(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], aux: &[[f32; 2]], out: &mut [[f32; 2]]) {
+    let thermal = p.is_thermal();
+    let scaled = |m: [f32; 3], k: usize| -> [f32; 3] {
+        if thermal {
+            let g = gel(p, aux[k][1]);
+            [m[0] * g, m[1] * g, m[2] * g]
+        } else {
+            m
+        }
+    };
     out.par_chunks_mut(CHUNK).enumerate().for_each(|(k, chunk)| {
         for (o, dst) in chunk.iter_mut().enumerate() {
             let i = (k * CHUNK + o) as u32;
             let pos = coords(p, i);
             let c = phi[i as usize];
             let mc = mu[i as usize];
-            let m_c = mobility(p, c);
+            let m_c = scaled(mobility(p, c), i as usize);
             let mut div = [0.0f32; 2];
             let mut noise = [0.0f32; 2];
             for f in 0..6 {
@@ -31,7 +42,7 @@ pub fn update(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], out: 
                 } else {
                     ([p.res[0], p.res[1]], [p.res[2], p.res[3]])
                 };
-                let m_n = mobility(p, cn);
+                let m_n = if j >= 0 { scaled(mobility(p, cn), j as usize) } else { mobility(p, cn) };
                 let mf = [0.5 * (m_c[0] + m_n[0]), 0.5 * (m_c[1] + m_n[1]), 0.5 * (m_c[2] + m_n[2])];
                 let dm = [mn[0] - mc[0], mn[1] - mc[1]];
                 div[0] += mf[0] * dm[0] + mf[2] * dm[1];
