@@ -15,6 +15,14 @@ use std::time::Instant;
 
 pub const BYTES_PER_VOXEL_UPDATE: f64 = 40.0;
 
+/// The same for a step of the thermal (TIPS) model: chem_potential also reads
+/// (T, ψ) (8 B), update reads them (8 B), and the thermal kernel reads phi and
+/// (T, ψ) and writes the new (T, ψ) (24 B): 80 B per voxel-update.
+pub const BYTES_PER_VOXEL_UPDATE_THERMAL: f64 = 80.0;
+
+/// The reduced TIPS scene the crystallization benchmark steps.
+const TIPS_SCENE: &str = include_str!("../scenes/small/tips_pvdf_dep.toml");
+
 #[derive(Debug, Serialize)]
 pub struct BenchResult {
     pub backend: String,
@@ -39,10 +47,26 @@ pub fn bench(size: usize, steps: usize, backend: BackendChoice, adapter: Option<
         "stages.0.boundary.z_max=\"periodic\"".to_string(),
     ];
     let cfg = scene::load(None, &overrides)?;
+    time_steps(&cfg, size, steps, backend, adapter, BYTES_PER_VOXEL_UPDATE)
+}
+
+/// The crystallization (TIPS) step: temperature, crystallinity and the
+/// ternary fields with χ(T), seeds growing, on an N³ column of the reduced
+/// `tips_pvdf_dep` scene dissolved at 130 °C (many seeds), cooled in DOP.
+pub fn bench_tips(size: usize, steps: usize, backend: BackendChoice, adapter: Option<&str>) -> anyhow::Result<BenchResult> {
+    let overrides = [format!("grid.nx={size}"), format!("grid.ny={size}"), format!("grid.nz={size}"), "dissolution.temperature_c=130".to_string()];
+    let cfg = scene::load_str("scenes/small/tips_pvdf_dep.toml", TIPS_SCENE, &overrides)?;
+    time_steps(&cfg, size, steps, backend, adapter, BYTES_PER_VOXEL_UPDATE_THERMAL)
+}
+
+fn time_steps(cfg: &scene::Config, size: usize, steps: usize, backend: BackendChoice, adapter: Option<&str>, bytes: f64) -> anyhow::Result<BenchResult> {
     let params = cfg.params(&cfg.stages[0]);
     let mut b = make_backend(backend, adapter, &params)?;
-    let phi = crate::run::initial::initial_fields(&cfg);
+    let phi = crate::run::initial::initial_fields(cfg);
     b.upload(&phi);
+    if let Some(aux) = crate::run::initial::initial_aux(cfg) {
+        b.upload_aux(&aux);
+    }
     let t = b.reduce();
     let dt = 0.5 * stability::dt_bound(&params, &t);
     let mk = |k: usize| StepInfo { step: k as u32, dt: dt as f32, noise_scale: stability::noise_scale(&params, dt), _pad: 0 };
@@ -67,7 +91,7 @@ pub fn bench(size: usize, steps: usize, backend: BackendChoice, adapter: Option<
         steps,
         seconds,
         voxel_updates_per_s: vups,
-        effective_bandwidth_gb_s: vups * BYTES_PER_VOXEL_UPDATE / 1e9,
-        bytes_per_voxel_update: BYTES_PER_VOXEL_UPDATE,
+        effective_bandwidth_gb_s: vups * bytes / 1e9,
+        bytes_per_voxel_update: bytes,
     })
 }

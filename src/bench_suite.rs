@@ -3,8 +3,8 @@
 //!
 //! Cases: the ternary step at 128³, 256³ and 512³ as far as memory allows
 //! (sizes that do not fit are reported as skipped with the bytes needed and
-//! the limit); the crystallization step and porometry, reported as "not
-//! available" with the reason while those features are absent; the full
+//! the limit); the crystallization (TIPS) step at 128³ and 256³; porometry,
+//! reported as "not available" with the reason when absent; the full
 //! analysis stage at 256³ on a synthetic bicontinuous structure. `quick`
 //! uses small sizes (for tests and CI) with the same code paths.
 
@@ -101,6 +101,24 @@ pub fn run_suite(backend: BackendChoice, adapter: Option<&str>, quick: bool) -> 
         };
         step_cases.push(case);
     }
+    let mut cryst_cases = Vec::new();
+    for &size in if quick { &[16usize][..] } else { &[128usize, 256][..] } {
+        let steps = steps_for(size, ctx.is_some(), quick);
+        let fits = match ctx.as_ref() {
+            Some(c) => c.check_memory([size; 3], true).err().map(|e| e.to_string()),
+            None => does_not_fit(size, None),
+        };
+        let case = if let Some(why) = fits {
+            json!({"size": size, "status": "skipped", "reason": why})
+        } else {
+            log::info!("bench suite: crystallization step at {size}^3, {steps} steps");
+            match crate::bench::bench_tips(size, steps, chosen, adapter_name.as_deref()) {
+                Ok(r) => json!({"size": size, "status": "ok", "result": r}),
+                Err(e) => json!({"size": size, "status": "failed", "error": format!("{e:#}")}),
+            }
+        };
+        cryst_cases.push(case);
+    }
     drop(ctx);
 
     let analysis_size = if quick { 24 } else { 256 };
@@ -117,10 +135,7 @@ pub fn run_suite(backend: BackendChoice, adapter: Option<&str>, quick: bool) -> 
         "machine": machine(),
         "cases": {
             "ternary_step": step_cases,
-            "crystallization_step": {
-                "status": "not available",
-                "reason": "the crystallization step (TIPS: crystallinity field with Allen–Cahn dynamics) is not implemented yet; scenes with a `cooling` stage are rejected",
-            },
+            "crystallization_step": cryst_cases,
             "porometry": porometry_case(quick),
             "analysis": analysis_case,
         },

@@ -44,7 +44,7 @@ fn stage_keys_are_validated_by_name() {
     let e = load(&["stages.0.kind=\"vapor\"", "stages.0.boundary={}", "stages.0.air_temperature_c=25", "stages.0.relative_humidity=140", "stages.0.air_velocity_m_s=1"]).unwrap_err().to_string();
     assert!(e.contains("`stages.0.relative_humidity`") && e.contains("between 0 and 100"), "{e}");
     let e = load(&["stages.0.kind=\"cooling\""]).unwrap_err().to_string();
-    assert!(e.contains("`stages.0.kind`") && e.contains("not available yet"), "{e}");
+    assert!(e.contains("`stages.0.kind`") && e.contains("thermal model"), "{e}");
 }
 
 /// The non-solvent that enters equals the integral of the surface flux, step by step.
