@@ -14,8 +14,23 @@ fn err(overrides: &[&str]) -> String {
 
 #[test]
 fn embedded_scenes_are_valid() {
-    for f in ["scenes/quickstart.toml", "scenes/pfhub_bm1a.toml"] {
-        scene::load(Some(std::path::Path::new(f)), &[]).unwrap_or_else(|e| panic!("{e}"));
+    // Every shipped scene, full-size and reduced, loads and validates.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut n = 0;
+    for dir in ["scenes", "scenes/small"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = e.unwrap().path();
+            if path.extension().is_some_and(|x| x == "toml") {
+                scene::load(Some(&path), &[]).unwrap_or_else(|e| panic!("{e}"));
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 10, "{n} scenes");
+    // Every reduced scene has its full-size namesake.
+    for e in std::fs::read_dir(root.join("scenes/small")).unwrap() {
+        let name = e.unwrap().file_name();
+        assert!(root.join("scenes").join(&name).exists(), "scenes/small/{name:?} has no full-size scene");
     }
     let cfg = scene::load(None, &[]).unwrap();
     assert_eq!(cfg.name, "quickstart");

@@ -7,7 +7,7 @@
 mod common;
 use phasecast::scene::{self, tips, Config};
 use phasecast::solver::params::StepInfo;
-use phasecast::solver::{Backend, CpuBackend};
+use phasecast::solver::{stability, Backend, CpuBackend};
 use std::path::Path;
 
 /// A one-voxel-wide column of `nz` voxels (h = 1 model length) with the
@@ -268,4 +268,47 @@ fn gpu_and_cpu_agree_on_a_tips_run() {
     let (rc, rg) = (cpu.reduce(), gpu.reduce());
     assert!((rc.sum_t - rg.sum_t).abs() < 1e-4 * rc.sum_t, "{} vs {}", rc.sum_t, rg.sum_t);
     assert!((rc.sum_crystal - rg.sum_crystal).abs() < 1e-3 * rc.sum_crystal.max(1.0));
+}
+
+/// Seed 002's mechanism in small (16³ columns of the reduced Ts-sweep scene):
+/// dissolved at 130 °C the many residual crystals gel the solution before it
+/// demixes; dissolved at 160 °C (almost no residual crystals) it demixes first.
+#[test]
+fn low_dissolution_temperature_gels_before_demixing_and_high_demixes_first() {
+    // Returns (time the crystallized fraction of the polymer reaches 0.2,
+    // time the standard deviation of φ_p reaches 0.1), in s; None if not reached.
+    let run = |ts: f64| -> (Option<f64>, Option<f64>) {
+        let cfg = small_tips(16, ts, &[]);
+        let p = cfg.params(&cfg.stages[0]);
+        let (mut b, _) = common::start(&cfg, common::cpu_backend(&p), 0.5);
+        let (mut t, mut step) = (0.0f64, 0u32);
+        let (mut t_cryst, mut t_demix) = (None, None);
+        while t < cfg.model_time(0.5) && (t_cryst.is_none() || t_demix.is_none()) {
+            let tot = b.reduce();
+            let dt = 0.5 * stability::dt_bound(&p, &tot);
+            b.advance(&common::steps(&p, step, 100, dt));
+            step += 100;
+            t += 100.0 * dt;
+            let tot = b.reduce();
+            let phi = b.download();
+            let n = phi.len() as f64;
+            let mean = phi.iter().map(|c| c[0] as f64).sum::<f64>() / n;
+            let sd = (phi.iter().map(|c| (c[0] as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+            let secs = t * cfg.units.time_s;
+            if t_cryst.is_none() && tot.crystallinity() >= 0.2 {
+                t_cryst = Some(secs);
+            }
+            if t_demix.is_none() && sd >= 0.1 {
+                t_demix = Some(secs);
+            }
+        }
+        eprintln!("Ts = {ts} °C: crystallinity 0.2 at {t_cryst:?} s, demixed (sd φ_p ≥ 0.1) at {t_demix:?} s");
+        (t_cryst, t_demix)
+    };
+    let (c_lo, d_lo) = run(130.0);
+    let c_lo = c_lo.expect("130 °C crystallizes");
+    assert!(d_lo.is_none_or(|d| d > c_lo), "130 °C: gels ({c_lo} s) before it demixes ({d_lo:?} s)");
+    let (c_hi, d_hi) = run(160.0);
+    let d_hi = d_hi.expect("160 °C demixes");
+    assert!(c_hi.is_none_or(|c| c > d_hi), "160 °C: demixes ({d_hi} s) before it gels ({c_hi:?} s)");
 }

@@ -44,7 +44,8 @@ pub struct RawDissolution {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCooling {
-    /// Medium at the top face (z = 0): a liquid of data/materials.toml or "air".
+    /// Medium at the top face (z = 0): a liquid of data/materials.toml, "air"
+    /// or "roll" (a chill roll or press plate).
     pub medium: String,
     /// Medium temperature, °C.
     pub temperature_c: f64,
@@ -80,13 +81,14 @@ pub struct RawCrystallization {
     pub gel_crystallinity: Option<f64>,
     pub gel_factor: Option<f64>,
     pub gel_width: Option<f64>,
-    /// Residual-crystal (seed) density at Ts = seed_reference_c, per µm³;
-    /// it rises as exp((seed_reference_c − Ts) / seed_decay_c) below
-    /// seed_vanish_c and is zero above.
+    /// Residual-crystal (seed) density per µm³ when Ts lies
+    /// `seed_reference_superheat_k` above the solution's melting point
+    /// T_m(φ_P) (Flory); it rises as exp((reference − superheat) / seed_decay_k)
+    /// and is zero when Ts is more than `seed_vanish_superheat_k` above T_m.
     pub seed_density_per_um3: Option<f64>,
-    pub seed_reference_c: Option<f64>,
-    pub seed_decay_c: Option<f64>,
-    pub seed_vanish_c: Option<f64>,
+    pub seed_reference_superheat_k: Option<f64>,
+    pub seed_decay_k: Option<f64>,
+    pub seed_vanish_superheat_k: Option<f64>,
     /// Undercooling at which a seed starts a crystal, K.
     pub seed_undercooling_k: Option<f64>,
     /// Thermal (sporadic) nucleation rate I = I0 φ_p exp(−K / (T ΔT²)).
@@ -136,6 +138,8 @@ pub struct Thermal {
     pub gel_factor: f64,
     pub gel_width: f64,
     pub seed_density_per_um3: f64,
+    /// Flory melting point of the cast solution, °C (seeds follow Ts − this).
+    pub solution_melting_point_c: f64,
     pub seed_law: String,
     pub seed_undercooling_k: f64,
     pub nucleation_rate_per_um3_s: f64,
@@ -266,6 +270,9 @@ fn face(
     let class_h = |class: &str| cooling.and_then(|t| t.get(class)).and_then(|v| v.as_table()).and_then(|t| num(t, "heat_transfer_coefficient_w_m2_k"));
     let (h_default, chi, v1) = if medium == "air" {
         (class_h("air_forced_1m_s").unwrap_or(30.0), None, None)
+    } else if medium == "roll" {
+        // A chill roll or press plate: contact conduction, no liquid to take up.
+        (class_h("roll_contact").unwrap_or(1000.0), None, None)
     } else {
         let e = entry(m, medium).ok_or_else(|| {
             let mut names: Vec<String> = ["diluents", "nonsolvents"]
@@ -274,6 +281,7 @@ fn face(
                 .flat_map(|t| t.keys().cloned())
                 .collect();
             names.push("air".into());
+            names.push("roll".into());
             names.push("insulated".into());
             c.bad(key, format!("\"{medium}\""), &format!("a cooling medium of data/materials.toml: {names:?}"))
         })?;
@@ -346,11 +354,17 @@ pub(super) fn resolve(
     let v1 = need(de, "molar_volume_cm3_mol", "dissolution.diluent")?;
     let dhu = dhu_j_g * ru;
     let latent_k = dhu * v1 / (vu * R);
-    let ts_vanish = cr.seed_vanish_c.unwrap_or(num(de, "pvdf_residual_crystal_temperature_c").unwrap_or(178.0));
-    let seed_ref = cr.seed_reference_c.unwrap_or(145.0);
-    let seed_decay = c.range("crystallization.seed_decay_c", cr.seed_decay_c.unwrap_or(5.0), 0.1, 100.0)?;
+    // The solution's melting point (Flory, with χ at T_m itself).
+    let mut tm_sol = tm0 + KELVIN;
+    for _ in 0..100 {
+        tm_sol = flory_melting_point(tm0 + KELVIN, dhu, vu, v1, chi_a + chi_b / tm_sol, 1.0 - phi_p);
+    }
+    let superheat = ts + KELVIN - tm_sol;
+    let sh_ref = c.range("crystallization.seed_reference_superheat_k", cr.seed_reference_superheat_k.unwrap_or(0.0), -200.0, 200.0)?;
+    let sh_vanish = c.range("crystallization.seed_vanish_superheat_k", cr.seed_vanish_superheat_k.unwrap_or(25.0), -200.0, 400.0)?;
+    let seed_decay = c.range("crystallization.seed_decay_k", cr.seed_decay_k.unwrap_or(5.0), 0.1, 100.0)?;
     let seed0 = c.range("crystallization.seed_density_per_um3", cr.seed_density_per_um3.unwrap_or(0.0), 0.0, 1e9)?;
-    let seed_density = if ts >= ts_vanish { 0.0 } else { seed0 * ((seed_ref - ts) / seed_decay).exp() };
+    let seed_density = if superheat >= sh_vanish { 0.0 } else { seed0 * ((sh_ref - superheat) / seed_decay).exp() };
     // Film heat properties: volume-weighted conductivity and heat capacity.
     let kp = num(pe, "thermal_conductivity_w_m_k").unwrap_or(0.19);
     let kd = num(de, "thermal_conductivity_w_m_k").unwrap_or(0.15);
@@ -390,8 +404,10 @@ pub(super) fn resolve(
         gel_factor: c.range("crystallization.gel_factor", cr.gel_factor.unwrap_or(1e-3), 0.0, 1.0)?,
         gel_width: c.range("crystallization.gel_width", cr.gel_width.unwrap_or(0.05), 1e-4, 1.0)?,
         seed_density_per_um3: seed_density,
+        solution_melting_point_c: tm_sol - KELVIN,
         seed_law: format!(
-            "n(Ts) = {seed0:.4e} µm⁻³ · exp(({seed_ref} °C − Ts) / {seed_decay} °C) for Ts < {ts_vanish} °C (residual crystals vanish above), else 0"
+            "n(Ts) = {seed0:.4e} µm⁻³ · exp(({sh_ref} K − (Ts − Tm)) / {seed_decay} K) for Ts − Tm < {sh_vanish} K (residual crystals vanish above), else 0; Tm = {:.2} °C is the solution's Flory melting point",
+            tm_sol - KELVIN
         ),
         seed_undercooling_k: c.range("crystallization.seed_undercooling_k", cr.seed_undercooling_k.unwrap_or(2.0), 0.0, 200.0)?,
         nucleation_rate_per_um3_s: c.range("crystallization.nucleation_rate_per_um3_s", cr.nucleation_rate_per_um3_s.unwrap_or(0.0), 0.0, 1e30)?,
