@@ -283,7 +283,7 @@ fn low_dissolution_temperature_gels_before_demixing_and_high_demixes_first() {
         let (mut b, _) = common::start(&cfg, common::cpu_backend(&p), 0.5);
         let (mut t, mut step) = (0.0f64, 0u32);
         let (mut t_cryst, mut t_demix) = (None, None);
-        while t < cfg.model_time(0.5) && (t_cryst.is_none() || t_demix.is_none()) {
+        while t < cfg.model_time(1.0) && (t_cryst.is_none() || t_demix.is_none()) {
             let tot = b.reduce();
             let dt = 0.5 * stability::dt_bound(&p, &tot);
             b.advance(&common::steps(&p, step, 100, dt));
