@@ -21,7 +21,6 @@
 //!   composition, and the face coefficient is scaled with the cap so that the
 //!   heat flux out of the film is unchanged.
 
-use super::resolve::FACE_KEYS;
 use super::SceneError;
 use serde::{Deserialize, Serialize};
 
@@ -242,19 +241,20 @@ impl Ctx<'_> {
     }
 }
 
-fn face(
-    c: &Ctx,
-    m: &toml::Table,
-    key: &str,
-    medium: &str,
-    temperature_c: f64,
-    h_override: Option<f64>,
-    polymer: &str,
+/// The polymer's melting data the media's melting-point depression needs.
+struct Fusion<'a> {
+    polymer: &'a str,
     tm0_k: f64,
+    /// Heat of fusion per mole of repeat units, J/mol.
     dhu: f64,
+    /// Molar volume of the repeat unit, cm³/mol.
     vu: f64,
+    /// Cap on the medium taken up by the touching layer.
     uptake_cap: f64,
-) -> Result<FaceCooling, SceneError> {
+}
+
+fn face(c: &Ctx, m: &toml::Table, key: &str, medium: &str, temperature_c: f64, h_override: Option<f64>, f: &Fusion) -> Result<FaceCooling, SceneError> {
+    let Fusion { polymer, tm0_k, dhu, vu, uptake_cap } = *f;
     if medium == "insulated" {
         return Ok(FaceCooling {
             medium: medium.into(),
@@ -376,17 +376,17 @@ pub(super) fn resolve(
     let uptake_cap = c.range("crystallization.medium_uptake", cr.medium_uptake.unwrap_or(0.3), 0.0, 1.0)?;
     let tm0_k = tm0 + KELVIN;
     let tmed = c.range("cooling.temperature_c", cool.temperature_c, -100.0, 400.0)?;
-    let top = face(&c, &m, "cooling.medium", &cool.medium, tmed, cool.heat_transfer_w_m2_k, &polymer, tm0_k, dhu, vu, uptake_cap)?;
+    let fusion = Fusion { polymer: &polymer, tm0_k, dhu, vu, uptake_cap };
+    let top = face(&c, &m, "cooling.medium", &cool.medium, tmed, cool.heat_transfer_w_m2_k, &fusion)?;
     let back_name = match cool.back.as_deref() {
         None | Some("same") => cool.medium.clone(),
         Some(b) => b.to_string(),
     };
-    let back = face(&c, &m, "cooling.back", &back_name, tmed, cool.back_heat_transfer_w_m2_k.or(cool.heat_transfer_w_m2_k), &polymer, tm0_k, dhu, vu, uptake_cap)?;
+    let back = face(&c, &m, "cooling.back", &back_name, tmed, cool.back_heat_transfer_w_m2_k.or(cool.heat_transfer_w_m2_k), &fusion)?;
     let film = match cool.film_thickness_um {
         Some(f) => c.range("cooling.film_thickness_um", f, column_um, 1e6)?,
         None => column_um,
     };
-    let _ = FACE_KEYS;
     Ok(Thermal {
         polymer,
         diluent: dis.diluent.clone(),
