@@ -164,7 +164,9 @@ fn maximal_centres(d2: &Volume<f32>, periodic_xy: bool) -> (Centres, u32) {
     }
     let lin: Vec<isize> = offs.iter().map(|&(dz, dy, dx)| (dz * plane as i64 + dy * nx as i64 + dx) as isize).collect();
     let class: Vec<usize> = offs.iter().map(|&(dz, dy, dx)| (dz * dz + dy * dy + dx * dx - 1) as usize).collect();
-    let per_z: Vec<(Vec<Centre>, Vec<(u32, usize, usize)>)> = (0..nz)
+    // Per slice: its centres by decreasing r², and their runs `(r², start, end)`.
+    type SliceCentres = (Vec<Centre>, Vec<(u32, usize, usize)>);
+    let per_z: Vec<SliceCentres> = (0..nz)
         .into_par_iter()
         .map(|z| {
             let mut v: Vec<(u32, Centre)> = Vec::new();
