@@ -1,13 +1,16 @@
 //! Exact Euclidean distance transform (EDT), separable and linear time.
 //!
 //! Felzenszwalb & Huttenlocher's lower envelope of parabolas, one pass per axis
-//! (x, then y, then z), each pass over independent lines in parallel with rayon.
+//! (x, then y, then z), each pass over independent lines in parallel with rayon. The
+//! x pass sees the binary mask only, so there it reduces to two sweeps (distance to the
+//! nearest other-phase voxel along the row).
 //! Distances are measured between voxel centres, as `scipy.ndimage.distance_transform_edt`
 //! does: a voxel of the phase touching the other phase by a face has distance 1.
 //!
-//! Periodic x/y: lines along x and y are unrolled three times, so the nearest site may
-//! lie across the wrap; this is exact because no image farther than one period can be
-//! closer. Without periodicity the volume border is *not* the other phase: distances
+//! Periodic x/y: the x sweeps go round the row twice; lines along y are extended by
+//! half a period on each side, so the nearest site may lie across the wrap; this is
+//! exact because the nearest image of any site is at most half a period away.
+//! Without periodicity the volume border is *not* the other phase: distances
 //! go only to real voxels of the other phase, and a phase with no other-phase voxel at
 //! all gets `f32::INFINITY`.
 
@@ -31,8 +34,9 @@ pub fn edt_squared(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<f3
     if f.is_empty() {
         return Volume { data: f, shape: mask.shape, voxel_um: mask.voxel_um };
     }
-    // x: rows are contiguous.
-    f.par_chunks_mut(nx).for_each_init(LineScratch::default, |s, row| s.transform(row, periodic_xy));
+    // x: rows are contiguous, and the input is still binary (0 or INF), so the 1D
+    // transform is the distance to the nearest 0 along the row: two sweeps.
+    f.par_chunks_mut(nx).for_each(|row| binary_row(row, periodic_xy));
     // y: per z slice, transpose to columns, transform, transpose back.
     f.par_chunks_mut(ny * nx).for_each_init(LineScratch::default, |s, plane| {
         transform_strided(plane, ny, nx, s, periodic_xy);
@@ -85,6 +89,34 @@ fn transform_strided(block: &mut [f32], rows: usize, cols: usize, s: &mut LineSc
     }
 }
 
+/// 1D squared EDT of a row holding only 0 (a site) and INF: the squared distance to
+/// the nearest 0 (INF when the row has none), by a forward and a backward sweep. When
+/// periodic, the forward sweep starts at the first 0 and the backward one at the last,
+/// each going once round the ring, so distances across the wrap are seen.
+fn binary_row(row: &mut [f32], periodic: bool) {
+    let n = row.len();
+    let (Some(first), Some(last)) = (row.iter().position(|&v| v == 0.0), row.iter().rposition(|&v| v == 0.0)) else {
+        return; // no site: stays INF
+    };
+    const FAR: u32 = u32::MAX / 2;
+    let mut dist = vec![FAR; n];
+    let start = if periodic { first } else { 0 };
+    let mut d = FAR;
+    for x in (start..n).chain(0..start) {
+        d = if row[x] == 0.0 { 0 } else { d.saturating_add(1) };
+        dist[x] = d;
+    }
+    let start = if periodic { last + 1 } else { n };
+    d = FAR;
+    for x in (0..start).rev().chain((start..n).rev()) {
+        d = if row[x] == 0.0 { 0 } else { d.saturating_add(1) };
+        dist[x] = dist[x].min(d);
+    }
+    for (v, &d) in row.iter_mut().zip(&dist) {
+        *v = if d >= FAR { f32::INFINITY } else { (d as u64 * d as u64) as f32 };
+    }
+}
+
 /// Reusable buffers of the 1D transform.
 #[derive(Default)]
 struct LineScratch {
@@ -99,13 +131,16 @@ impl LineScratch {
     fn transform(&mut self, f: &mut [f32], periodic: bool) {
         let n = f.len();
         if periodic {
+            // The nearest image of a site is at most n/2 away, so half a period of
+            // wrap-around on each side is enough.
+            let h = n.div_ceil(2);
             self.ext.clear();
-            for _ in 0..3 {
-                self.ext.extend_from_slice(f);
-            }
+            self.ext.extend_from_slice(&f[n - h..]);
+            self.ext.extend_from_slice(f);
+            self.ext.extend_from_slice(&f[..h]);
             let mut ext = std::mem::take(&mut self.ext);
             self.envelope(&ext, 0);
-            f.copy_from_slice(&self.out[n..2 * n]);
+            f.copy_from_slice(&self.out[h..h + n]);
             ext.clear();
             self.ext = ext;
         } else {

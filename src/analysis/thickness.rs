@@ -10,11 +10,17 @@
 //! The remaining balls are painted slice by slice in parallel (each output z slice
 //! is owned by one task, so there are no write conflicts), largest ball first, row
 //! spans at a time against a bitmask of voxels already painted.
+//!
+//! Cost: the containment test compares each neighbour's r² with a per-voxel
+//! threshold (one table lookup per offset class, faces tried first); the centres are
+//! kept per slice in runs of equal r², largest first, so a slice orders the balls that
+//! reach it by sorting a few hundred runs rather than every ball; row half-widths come
+//! from an integer table, not from square roots.
 
 use rayon::prelude::*;
 
 use super::distance::edt_squared;
-use crate::volume::Volume;
+use crate::volume::{neighbor_index, Volume};
 
 /// Local thickness (diameter, in voxels) of `phase`; 0 outside the phase. With no
 /// other-phase voxel anywhere the thickness is undefined and `f32::INFINITY` is returned.
@@ -29,38 +35,41 @@ pub fn local_thickness_from_edt2(d2: &Volume<f32>, periodic_xy: bool) -> Volume<
     if d2.data.iter().any(|v| v.is_infinite()) {
         return d2.map(|v| if v > 0.0 { f32::INFINITY } else { 0.0 });
     }
-    let centres = maximal_centres(d2, periodic_xy);
-    let rmax = centres.iter().map(|c| c.r2).max().map(|r2| (r2 as f64).sqrt().ceil() as usize).unwrap_or(0);
-    // Index of the first centre at each z (centres are sorted by z).
-    let mut first = vec![0usize; nz + 1];
-    {
-        let mut i = 0;
-        for (z, f) in first.iter_mut().enumerate() {
-            while i < centres.len() && (centres[i].z as usize) < z {
-                i += 1;
+    let (centres, r2max) = maximal_centres(d2, periodic_xy);
+    let rmax = (r2max as f64).sqrt().ceil() as usize;
+    // Half-widths: `below[q]` is the largest k ≥ 0 with k² < q (q ≥ 1), so that the
+    // row at height dy of a disc of squared radius q spans |dx| ≤ below[q − dy²].
+    let below: Vec<i64> = {
+        let mut v = vec![0i64; r2max as usize + 1];
+        let mut k = 0i64;
+        for (q, b) in v.iter_mut().enumerate().skip(1) {
+            while (k + 1) * (k + 1) < q as i64 {
+                k += 1;
             }
-            *f = i;
+            *b = k;
         }
-    }
+        v
+    };
     let mut out = vec![0f32; d2.len()];
-    // Largest r² per z slice of centres, to skip slices of centres that cannot reach.
-    let slice_r2: Vec<u32> = (0..nz).map(|z| centres[first[z]..first[z + 1]].iter().map(|c| c.r2).max().unwrap_or(0)).collect();
     out.par_chunks_mut(ny * nx).enumerate().for_each(|(z, slice)| {
         let lo = z.saturating_sub(rmax);
         let hi = (z + rmax + 1).min(nz);
-        // Balls reaching this slice, largest first: the first ball to reach a voxel
-        // sets its final value, so each voxel is written once, and a row span already
-        // painted costs one masked word test per 64 voxels.
-        let mut here: Vec<(u32, &Centre)> = (lo..hi)
-            .filter(|&zc| ((zc as i64 - z as i64).pow(2) as u32) < slice_r2[zc])
-            .flat_map(|zc| centres[first[zc]..first[zc + 1]].iter())
-            .filter_map(|c| {
-                let dz = c.z as i64 - z as i64;
-                let rem = c.r2 as i64 - dz * dz;
-                (rem > 0).then_some((rem as u32, c))
-            })
-            .collect();
-        here.sort_unstable_by_key(|a| std::cmp::Reverse(a.1.r2));
+        // Runs of equal radius reaching this slice, largest first: the first ball to
+        // reach a voxel sets its final value, so each voxel is written once, and a row
+        // span already painted costs one masked word test per 64 voxels. Centres of
+        // one slice are sorted by decreasing r², so those reaching slice z (r² > dz²)
+        // are a prefix of their slice's runs.
+        let mut here: Vec<(u32, &[Centre])> = Vec::new();
+        for zc in lo..hi {
+            let dz2 = (zc as i64 - z as i64).pow(2) as u32;
+            for run in &centres.runs[zc] {
+                if run.0 <= dz2 {
+                    break;
+                }
+                here.push((run.0, &centres.list[run.1..run.2]));
+            }
+        }
+        here.sort_unstable_by_key(|a| std::cmp::Reverse(a.0));
         // One bit per voxel of the slice: already painted (by a larger ball).
         let words = nx.div_ceil(64);
         let mut done = vec![0u64; ny * words];
@@ -79,35 +88,38 @@ pub fn local_thickness_from_edt2(d2: &Volume<f32>, periodic_xy: bool) -> Volume<
                 }
             }
         };
-        for (rem, c) in here {
-            let rem = rem as i64; // need dy² + dx² < rem
-            let diam = 2.0 * (c.r2 as f32).sqrt();
-            let ry = ((rem - 1) as f64).sqrt().floor() as i64;
-            for dy in -ry..=ry {
-                let rem2 = rem - dy * dy;
-                let rx = ((rem2 - 1) as f64).sqrt().floor() as i64;
-                let mut y = c.y as i64 + dy;
-                if periodic_xy {
-                    y = y.rem_euclid(ny as i64);
-                } else if y < 0 || y >= ny as i64 {
-                    continue;
-                }
-                let row = y as usize;
-                let x0 = c.x as i64 - rx;
-                let x1 = c.x as i64 + rx;
-                if periodic_xy && x1 - x0 + 1 >= nx as i64 {
-                    paint(&mut done, slice, row, 0, nx - 1, diam);
-                } else if periodic_xy && x0 < 0 {
-                    paint(&mut done, slice, row, 0, x1 as usize, diam);
-                    paint(&mut done, slice, row, (x0 + nx as i64) as usize, nx - 1, diam);
-                } else if periodic_xy && x1 >= nx as i64 {
-                    paint(&mut done, slice, row, x0 as usize, nx - 1, diam);
-                    paint(&mut done, slice, row, 0, (x1 - nx as i64) as usize, diam);
-                } else {
-                    let a = x0.max(0);
-                    let b = x1.min(nx as i64 - 1);
-                    if a <= b {
-                        paint(&mut done, slice, row, a as usize, b as usize, diam);
+        for (r2, run) in here {
+            let diam = 2.0 * (r2 as f32).sqrt();
+            for c in run {
+                let dz = c.z as i64 - z as i64;
+                let rem = r2 as i64 - dz * dz; // need dy² + dx² < rem
+                let ry = below[rem as usize];
+                for dy in -ry..=ry {
+                    let rx = below[(rem - dy * dy) as usize];
+                    let mut y = c.y as i64 + dy;
+                    if y < 0 || y >= ny as i64 {
+                        if !periodic_xy {
+                            continue;
+                        }
+                        y = y.rem_euclid(ny as i64);
+                    }
+                    let row = y as usize;
+                    let x0 = c.x as i64 - rx;
+                    let x1 = c.x as i64 + rx;
+                    if periodic_xy && x1 - x0 + 1 >= nx as i64 {
+                        paint(&mut done, slice, row, 0, nx - 1, diam);
+                    } else if periodic_xy && x0 < 0 {
+                        paint(&mut done, slice, row, 0, x1 as usize, diam);
+                        paint(&mut done, slice, row, (x0 + nx as i64) as usize, nx - 1, diam);
+                    } else if periodic_xy && x1 >= nx as i64 {
+                        paint(&mut done, slice, row, x0 as usize, nx - 1, diam);
+                        paint(&mut done, slice, row, 0, (x1 - nx as i64) as usize, diam);
+                    } else {
+                        let a = x0.max(0);
+                        let b = x1.min(nx as i64 - 1);
+                        if a <= b {
+                            paint(&mut done, slice, row, a as usize, b as usize, diam);
+                        }
                     }
                 }
             }
@@ -121,65 +133,85 @@ struct Centre {
     z: u32,
     y: u32,
     x: u32,
-    r2: u32,
 }
 
-/// Phase voxels whose ball is not inside a 26-neighbour's ball.
-fn maximal_centres(d2: &Volume<f32>, periodic_xy: bool) -> Vec<Centre> {
+/// The balls to paint, grouped by centre slice and radius.
+struct Centres {
+    list: Vec<Centre>,
+    /// Per z slice: runs `(r², start, end)` of `list`, by decreasing r².
+    runs: Vec<Vec<(u32, usize, usize)>>,
+}
+
+/// Phase voxels whose ball is not inside a 26-neighbour's ball, and the largest r².
+fn maximal_centres(d2: &Volume<f32>, periodic_xy: bool) -> (Centres, u32) {
     let [nz, ny, nx] = d2.shape;
-    let r2max = d2.data.iter().fold(0f32, |a, &b| a.max(b)) as u32;
+    let plane = ny * nx;
+    let r2max = d2.data.par_iter().cloned().reduce(|| 0f32, f32::max) as u32;
     let table = ContainmentTable::new(r2max.min(TABLE_R2_MAX));
-    let per_z: Vec<Vec<Centre>> = (0..nz)
-        .into_par_iter()
-        .map(|z| {
-            let mut v = Vec::new();
-            for y in 0..ny {
-                for x in 0..nx {
-                    let r2 = d2.get(z, y, x);
-                    if r2 <= 0.0 {
-                        continue;
-                    }
-                    let mut covered = false;
-                    'n: for dz in -1i64..=1 {
-                        let zz = z as i64 + dz;
-                        if zz < 0 || zz >= nz as i64 {
-                            continue;
-                        }
-                        for dy in -1i64..=1 {
-                            let mut yy = y as i64 + dy;
-                            if periodic_xy {
-                                yy = yy.rem_euclid(ny as i64);
-                            } else if yy < 0 || yy >= ny as i64 {
-                                continue;
-                            }
-                            for dx in -1i64..=1 {
-                                if dz == 0 && dy == 0 && dx == 0 {
-                                    continue;
-                                }
-                                let mut xx = x as i64 + dx;
-                                if periodic_xy {
-                                    xx = xx.rem_euclid(nx as i64);
-                                } else if xx < 0 || xx >= nx as i64 {
-                                    continue;
-                                }
-                                let r2n = d2.get(zz as usize, yy as usize, xx as usize) as i64;
-                                let s2 = dz * dz + dy * dy + dx * dx;
-                                if r2n >= r2 as i64 && table.contained(r2 as u32, s2 as usize, r2n as u32) {
-                                    covered = true;
-                                    break 'n;
-                                }
-                            }
-                        }
-                    }
-                    if !covered {
-                        v.push(Centre { z: z as u32, y: y as u32, x: x as u32, r2: r2 as u32 });
+    // Neighbour offsets (dz, dy, dx) by class: faces first (the neighbour up the
+    // distance gradient is usually a face neighbour, and one hit ends the search).
+    let mut offs: Vec<(i64, i64, i64)> = Vec::with_capacity(26);
+    for s2 in 1..=3 {
+        for dz in -1i64..=1 {
+            for dy in -1i64..=1 {
+                for dx in -1i64..=1 {
+                    if dz * dz + dy * dy + dx * dx == s2 {
+                        offs.push((dz, dy, dx));
                     }
                 }
             }
-            v
+        }
+    }
+    let lin: Vec<isize> = offs.iter().map(|&(dz, dy, dx)| (dz * plane as i64 + dy * nx as i64 + dx) as isize).collect();
+    let class: Vec<usize> = offs.iter().map(|&(dz, dy, dx)| (dz * dz + dy * dy + dx * dx - 1) as usize).collect();
+    // Per slice: its centres by decreasing r², and their runs `(r², start, end)`.
+    type SliceCentres = (Vec<Centre>, Vec<(u32, usize, usize)>);
+    let per_z: Vec<SliceCentres> = (0..nz)
+        .into_par_iter()
+        .map(|z| {
+            let mut v: Vec<(u32, Centre)> = Vec::new();
+            for y in 0..ny {
+                let inner_row = z > 0 && z + 1 < nz && y > 0 && y + 1 < ny;
+                for x in 0..nx {
+                    let i = (z * ny + y) * nx + x;
+                    let r2 = d2.data[i];
+                    if r2 <= 0.0 {
+                        continue;
+                    }
+                    let r2 = r2 as u32;
+                    // Covered by a neighbour of class s when its r² exceeds bound[s].
+                    let bound = [1, 2, 3].map(|s2| table.bound(r2, s2) as f32);
+                    let covered = if inner_row && x > 0 && x + 1 < nx {
+                        lin.iter().zip(&class).any(|(&o, &c)| d2.data[(i as isize + o) as usize] > bound[c])
+                    } else {
+                        offs.iter().zip(&class).any(|(&(dz, dy, dx), &c)| {
+                            neighbor_index(d2.shape, (z as i64, y as i64, x as i64), (dz, dy, dx), periodic_xy).is_some_and(|j| d2.data[j] > bound[c])
+                        })
+                    };
+                    if !covered {
+                        v.push((r2, Centre { z: z as u32, y: y as u32, x: x as u32 }));
+                    }
+                }
+            }
+            v.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
+            let mut runs = Vec::new();
+            let mut s = 0;
+            while s < v.len() {
+                let e = s + v[s..].partition_point(|c| c.0 == v[s].0);
+                runs.push((v[s].0, s, e));
+                s = e;
+            }
+            (v.into_iter().map(|c| c.1).collect(), runs)
         })
         .collect();
-    per_z.into_iter().flatten().collect()
+    let mut list = Vec::with_capacity(per_z.iter().map(|p| p.0.len()).sum());
+    let mut runs = Vec::with_capacity(nz);
+    for (v, r) in per_z {
+        let base = list.len();
+        runs.push(r.into_iter().map(|(r2, s, e)| (r2, s + base, e + base)).collect());
+        list.extend(v);
+    }
+    (Centres { list, runs }, r2max)
 }
 
 /// Largest r² for which the discrete containment table is built (r ≤ 100 voxels);
@@ -232,16 +264,27 @@ impl ContainmentTable {
         ContainmentTable { m }
     }
 
-    /// Is the ball (r2) at offset class s2 inside the neighbour's ball (r2n)?
-    fn contained(&self, r2: u32, s2: usize, r2n: u32) -> bool {
+    /// The ball (r2) is inside a neighbour's ball (r2n) at offset class s2 exactly
+    /// when r2n > `bound(r2, s2)`. Also demands r2n ≥ r2 (a neighbour's ball of smaller
+    /// radius never counts, even where the lattice would allow it), as before.
+    fn bound(&self, r2: u32, s2: usize) -> i64 {
         let t = &self.m[s2 - 1];
-        if (r2 as usize) < t.len() {
-            (r2n as i64) > t[r2 as usize]
+        let b = if (r2 as usize) < t.len() {
+            t[r2 as usize]
         } else {
-            // Continuous test r' ≥ r + s, exact in integers: A = r'² − r² − s² ≥ 0, A² ≥ 4r²s².
-            let a = r2n as i64 - r2 as i64 - s2 as i64;
-            a >= 0 && (a as i128) * (a as i128) >= 4 * (r2 as i128) * (s2 as i128)
-        }
+            // Continuous test r' ≥ r + s, exact in integers: A = r'² − r² − s² ≥ 0 and
+            // A² ≥ 4r²s², i.e. A ≥ ⌈√(4r²s²)⌉.
+            let q = 4 * r2 as u64 * s2 as u64;
+            let mut a = (q as f64).sqrt() as u64;
+            while a * a > q {
+                a -= 1;
+            }
+            while a * a < q {
+                a += 1;
+            }
+            r2 as i64 + s2 as i64 + a as i64 - 1
+        };
+        b.max(r2 as i64 - 1)
     }
 }
 
@@ -317,6 +360,23 @@ mod table_tests {
                     }
                 }
                 assert_eq!(t.m[k][r2 as usize], m, "r2 {r2} class {k}");
+            }
+        }
+    }
+
+    /// Beyond the table, `bound` is the continuous test r' ≥ r + s written as a
+    /// threshold on r'²; checked against the test itself.
+    #[test]
+    fn bound_beyond_table_is_the_continuous_test() {
+        let t = ContainmentTable::new(50);
+        for r2 in [60u32, 61, 99, 10_001, 12_345, 40_000] {
+            for s2 in 1..=3usize {
+                let b = t.bound(r2, s2);
+                for r2n in (r2 as i64 - 2)..(r2 as i64 + 2 * (r2 as f64 * s2 as f64).sqrt() as i64 + 8) {
+                    let a = r2n - r2 as i64 - s2 as i64;
+                    let inside = r2n >= r2 as i64 && a >= 0 && a * a >= 4 * r2 as i64 * s2 as i64;
+                    assert_eq!(r2n > b, inside, "r2 {r2} s2 {s2} r2n {r2n}");
+                }
             }
         }
     }
