@@ -77,7 +77,10 @@ struct BenchArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
-    /// Run the standard benchmark cases (ternary step 128³/256³/512³ as memory allows, porometry, analysis 256³) and print them as JSON.
+    /// Time the TIPS step (temperature, crystallinity and the ternary fields) instead of the isothermal ternary step.
+    #[arg(long)]
+    tips: bool,
+    /// Run the standard benchmark cases (ternary step 128³/256³/512³ as memory allows, crystallization step, porometry, analysis 256³) and print them as JSON.
     #[arg(long)]
     suite: bool,
     /// With --suite: small sizes (seconds).
@@ -118,7 +121,11 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(a) => {
-            let r = phasecast::bench::bench(a.size, a.steps, a.backend, a.adapter.as_deref())?;
+            let r = if a.tips {
+                phasecast::bench::bench_tips(a.size, a.steps, a.backend, a.adapter.as_deref())?
+            } else {
+                phasecast::bench::bench(a.size, a.steps, a.backend, a.adapter.as_deref())?
+            };
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
