@@ -113,3 +113,37 @@ fn drainage_breakthrough_edge_cases() {
     );
     assert_eq!(Fluid::by_name("water").unwrap().surface_tension_n_per_m, 72.0e-3);
 }
+
+/// The porometer picks τ⁺ per wet solve (`porometry::wet_tau_plus`) for speed;
+/// the TRT steady state with Λ = 3/16 does not depend on it. On a sample deep
+/// enough for the rule to leave τ⁺ = 0.8 (104 layers with the reservoirs), the
+/// curves must match a run with τ⁺ fixed at 0.8.
+#[test]
+fn wet_curve_does_not_depend_on_the_chosen_tau() {
+    use phasecast::lab::porometry::wet_tau_plus;
+    assert!(wet_tau_plus(104, None) < 0.75);
+    let seg = synth::pore_spheres([96, 24, 24], 0.02, 4.0, 0.6, 3);
+    let auto = PorometryOptions {
+        n_pressures: 8,
+        ..Default::default()
+    };
+    let mut fixed = auto.clone();
+    fixed.flow.tau_plus = Some(0.8);
+    let (a, dry_a) = porometry(&seg, &auto).unwrap();
+    let (f, dry_f) = porometry(&seg, &fixed).unwrap();
+    assert_eq!(dry_a.k_vox2, dry_f.k_vox2, "the dry solve runs at the default τ⁺ either way");
+    assert!(a.curves.wet_fraction.iter().any(|&w| w > 0.0 && w < 1.0));
+    let mut changed = false;
+    for i in 0..a.curves.wet_fraction.len() {
+        let (wa, wf) = (a.curves.wet_fraction[i], f.curves.wet_fraction[i]);
+        println!(
+            "P {:8.1} kPa  wet/dry auto τ⁺ {:.5}  fixed 0.8 {:.5}  steps {} / {}",
+            a.curves.pressure_kpa[i], wa, wf, a.curves.solver_steps[i], f.curves.solver_steps[i]
+        );
+        assert!((wa - wf).abs() <= 2e-3 * wf.max(1e-3), "wet/dry {wa} vs {wf}");
+        changed |= a.curves.solver_steps[i] != f.curves.solver_steps[i];
+    }
+    assert!(changed, "the rule did not change any wet solve");
+    assert_eq!(a.mean_flow_diameter_um, f.mean_flow_diameter_um);
+    assert!(a.curves.solver_converged.iter().all(|&c| c));
+}

@@ -31,8 +31,9 @@
 //! reflected population (halfway bounce-back).
 //!
 //! Convergence: every `check_every` steps the total z-momentum is summed; the
-//! solve stops when its relative change over one check interval falls below
-//! `tol` (default 1e-5 per 100 steps), or at `max_steps`. Runs can be warm
+//! solve stops when its relative change over a check interval falls below
+//! `tol` (default 1e-5 per 100 steps) in two consecutive intervals, or at
+//! `max_steps`. Runs can be warm
 //! started from the populations of a previous solve on a sub- or super-set of
 //! the pore space (the porometer's wet curve invades more space at each
 //! pressure, so each solve starts from the last).
@@ -95,10 +96,11 @@ const W: [f32; Q] = [
 pub struct FlowOptions {
     /// Symmetric relaxation time τ⁺ (sets the lattice viscosity ν = (τ⁺ − ½)/3).
     /// The steady result does not depend on it; it only changes how fast the
-    /// solve converges.
-    pub tau_plus: f64,
-    /// Relative change of the total flux per check interval below which the
-    /// solve is converged.
+    /// solve converges. `None`: [`DEFAULT_TAU_PLUS`], or the porometer's own
+    /// choice per solve.
+    pub tau_plus: Option<f64>,
+    /// Relative change of the total flux per check interval below which (in
+    /// two consecutive intervals) the solve is converged.
     pub tol: f64,
     /// Steps between convergence checks.
     pub check_every: usize,
@@ -114,7 +116,7 @@ pub struct FlowOptions {
 impl Default for FlowOptions {
     fn default() -> Self {
         Self {
-            tau_plus: 0.8,
+            tau_plus: None,
             tol: 1e-5,
             check_every: 100,
             max_steps: 200_000,
@@ -123,6 +125,10 @@ impl Default for FlowOptions {
         }
     }
 }
+
+/// τ⁺ of a solve when [`FlowOptions::tau_plus`] is `None` (ν = 0.1). The
+/// porometer chooses its own per solve, see `porometry::wet_tau_plus`.
+pub const DEFAULT_TAU_PLUS: f64 = 0.8;
 
 /// Result of one flow solve, in lattice (voxel) units.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -138,6 +144,8 @@ pub struct FlowResult {
     pub converged: bool,
     /// Number of fluid nodes solved for.
     pub fluid_nodes: usize,
+    /// τ⁺ the solve ran with.
+    pub tau_plus: f64,
 }
 
 /// Populations of a finished solve, kept to warm-start the next one.
@@ -253,7 +261,7 @@ pub fn solve(
     }
     let mut g = vec![0f32; n * Q];
 
-    let tau_p = opts.tau_plus;
+    let tau_p = opts.tau_plus.unwrap_or(DEFAULT_TAU_PLUS);
     let lambda = 3.0 / 16.0;
     let tau_m = 0.5 + lambda / (tau_p - 0.5);
     let nu = (tau_p - 0.5) / 3.0;
@@ -322,6 +330,7 @@ pub fn solve(
     let check = opts.check_every.max(1);
     let mut steps = 0usize;
     let mut prev_flux: Option<f64> = None;
+    let mut quiet = 0usize;
     let mut converged = false;
     let mut last = (0.0, 0.0);
     while steps < opts.max_steps {
@@ -332,11 +341,19 @@ pub fn solve(
         if want {
             last = sums;
             let flux = sums.0;
+            log::trace!("flow: step {steps} flux {flux:.9e}");
             if let Some(p) = prev_flux {
                 let rel = (flux - p).abs() / flux.abs().max(1e-300);
+                // Two quiet intervals in a row: a single one can be the
+                // turning point of a slow pressure oscillation.
                 if rel < opts.tol {
-                    converged = true;
-                    break;
+                    quiet += 1;
+                    if quiet >= 2 {
+                        converged = true;
+                        break;
+                    }
+                } else {
+                    quiet = 0;
                 }
             }
             prev_flux = Some(flux);
@@ -360,6 +377,7 @@ pub fn solve(
         steps,
         converged,
         fluid_nodes: n,
+        tau_plus: tau_p,
     };
     (
         res,
@@ -464,7 +482,7 @@ mod tests {
             buffer: 0,
             tol: 1e-7,
             check_every: 50,
-            tau_plus,
+            tau_plus: Some(tau_plus),
             ..Default::default()
         };
         let (r, _) = solve(&fluid, [nz, ny, nx], &opts, None);
