@@ -124,6 +124,19 @@ fn heat_conduction_with_newton_cooling_matches_carslaw_and_jaeger() {
     assert!(worst < 5e-3, "deviation {worst}");
 }
 
+/// A melt whose composition cannot change (all mobilities ~0), insulated, with
+/// a crystallinity interface about 3 voxels wide.
+const FROZEN_MELT: &[&str] = &[
+    "mobility.d_polymer=1e-12",
+    "mobility.d_solvent=1e-12",
+    "mobility.d_nonsolvent=1e-12",
+    "crystallization.barrier_kt=1.0",
+    "crystallization.kappa_psi=6.0",
+    "crystallization.mobility=1.0",
+    "cooling.medium=insulated",
+    "cooling.back=insulated",
+];
+
 /// A planar crystal front in a melt of fixed composition (all mobilities zero)
 /// at fixed temperature moves at v = −6 L_ψ Δ √(κ_ψ / (2 W)), with Δ = φ_p·drive
 /// and W = φ_p·barrier (energy balance of the travelling wave of
@@ -131,19 +144,7 @@ fn heat_conduction_with_newton_cooling_matches_carslaw_and_jaeger() {
 #[test]
 fn crystal_front_moves_at_the_travelling_wave_speed() {
     let nz = 300;
-    let cfg = column(
-        nz,
-        &[
-            "mobility.d_polymer=1e-12",
-            "mobility.d_solvent=1e-12",
-            "mobility.d_nonsolvent=1e-12",
-            "crystallization.barrier_kt=1.0",
-            "crystallization.kappa_psi=6.0",
-            "crystallization.mobility=1.0",
-            "cooling.back=insulated",
-            "cooling.medium=insulated",
-        ],
-    );
+    let cfg = column(nz, FROZEN_MELT);
     let mut p = cfg.params(&cfg.stages[0]);
     // Isothermal: no conduction, no latent heat.
     p.th_heat[0] = 0.0;
@@ -192,17 +193,7 @@ fn crystal_front_moves_at_the_travelling_wave_speed() {
 #[test]
 fn crystal_is_stable_below_and_melts_above_the_flory_melting_point() {
     let nz = 120;
-    let cfg = column(
-        nz,
-        &[
-            "mobility.d_polymer=1e-12",
-            "mobility.d_solvent=1e-12",
-            "mobility.d_nonsolvent=1e-12",
-            "crystallization.barrier_kt=1.0",
-            "crystallization.kappa_psi=6.0",
-            "cooling.medium=insulated",
-        ],
-    );
+    let cfg = column(nz, FROZEN_MELT);
     let th = cfg.thermal.as_ref().unwrap().clone();
     let mut p = cfg.params(&cfg.stages[0]);
     p.th_heat[0] = 0.0;

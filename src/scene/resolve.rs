@@ -233,7 +233,7 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
     let model = match m.kind.as_str() {
         "ternary" => Model::Ternary {
             n_polymer: v.range("model.n_polymer", v.need("model.n_polymer", m.n_polymer, "required for the ternary model: polymer chain length (sites), >= 1")?, 1.0, 1e6)?,
-            // In a TIPS scene χ_PS follows χ(T) from [crystallization]; model.chi_ps is then only a placeholder.
+            // In a TIPS scene χ_PS follows χ(T) from [crystallization]; model.chi_ps is optional there and unused.
             chi_ps: v.range("model.chi_ps", if raw.crystallization.is_some() { m.chi_ps.unwrap_or(0.0) } else { v.need("model.chi_ps", m.chi_ps, "required: polymer–solvent χ")? }, -10.0, 10.0)?,
             chi_pn: v.range("model.chi_pn", v.need("model.chi_pn", m.chi_pn, "required: polymer–non-solvent χ")?, -10.0, 10.0)?,
             chi_sn: v.range("model.chi_sn", v.need("model.chi_sn", m.chi_sn, "required: solvent–non-solvent χ")?, -10.0, 10.0)?,
