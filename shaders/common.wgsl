@@ -31,7 +31,7 @@ struct Params {
     dim: u32,
     // Boundary code per face: x_min, x_max, y_min, y_max.
     bc0: vec4<u32>,
-    // z_min (top, free surface), z_max (substrate), noise seed, unused.
+    // z_min (top, free surface), z_max (substrate), noise seed, face mobility (0 mean, 1 harmonic).
     bc1: vec4<u32>,
     h: f32,
     inv_h2: f32,

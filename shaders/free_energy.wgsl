@@ -215,6 +215,30 @@ fn mobility(c: vec2<f32>) -> vec3<f32> {
     let p = clamp(c.x, 0.0, 1.0);
     let n = clamp(c.y, 0.0, 1.0);
     let s = clamp(1.0 - c.x - c.y, 0.0, 1.0);
+    return mobility_of(p, n, s) * arrest(p);
+}
+
+// Harmonic mean of two fractions (0 where either is 0).
+fn hmean(a: f32, b: f32) -> f32 {
+    let x = max(a, 0.0);
+    let y = max(b, 0.0);
+    if (x + y <= 0.0) {
+        return 0.0;
+    }
+    return 2.0 * x * y / (x + y);
+}
+
+// Face mobility for mobility.face = "harmonic": the matrix at the harmonic-mean
+// composition of the two voxels, times the mean of their arrest (and gel) factors.
+fn face_mobility_harmonic(c: vec2<f32>, cn: vec2<f32>, g: f32) -> vec3<f32> {
+    let p = hmean(c.x, cn.x);
+    let n = hmean(c.y, cn.y);
+    let s = hmean(1.0 - c.x - c.y, 1.0 - cn.x - cn.y);
+    return mobility_of(p, n, s) * g;
+}
+
+// Mobility matrix (before arrest) at fractions p, n, s.
+fn mobility_of(p: f32, n: f32, s: f32) -> vec3<f32> {
     var m: vec3<f32>;
     if (P.mobility_model == MOBILITY_CONSTANT) {
         m = vec3<f32>(P.d_p, P.d_n, 0.0);
@@ -225,7 +249,7 @@ fn mobility(c: vec2<f32>) -> vec3<f32> {
         let total = ap + an + s * P.d_s + 1e-12;
         m = vec3<f32>(ap - ap * ap / total, an - an * an / total, -ap * an / total);
     }
-    return m * arrest(p);
+    return m;
 }
 
 // Cholesky factor of a 2x2 SPD matrix (m_pp, m_nn, m_pn) as (l11, l22, l21).

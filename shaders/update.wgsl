@@ -19,8 +19,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let mc = mu[i];
     let thermal = thermal_on();
     var m_c = mobility(c);
+    var g_c = 1.0;
     if (thermal) {
-        m_c = m_c * gel(aux[i].y);
+        g_c = gel(aux[i].y);
+        m_c = m_c * g_c;
     }
     var div = vec2<f32>(0.0, 0.0);
     var noise = vec2<f32>(0.0, 0.0);
@@ -46,10 +48,27 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         // The face mobility is the mean of both sides: the same value is used by
         // the voxel on the other side, so the fluxes cancel and mass is conserved.
         var m_n = mobility(cn);
+        var g_n = 1.0;
         if (thermal && j >= 0) {
-            m_n = m_n * gel(aux[u32(j)].y);
+            g_n = gel(aux[u32(j)].y);
+            m_n = m_n * g_n;
         }
-        let mf = 0.5 * (m_c + m_n);
+        var mf = 0.5 * (m_c + m_n);
+        if (j >= 0 && P.bc1.w == 1u && P.model == MODEL_TERNARY && P.mobility_model != MOBILITY_CONSTANT) {
+            // Between two film voxels only: a bath face exchanges at the mean (below).
+            let g = 0.5 * (arrest(clamp(c.x, 0.0, 1.0)) * g_c + arrest(clamp(cn.x, 0.0, 1.0)) * g_n);
+            mf = face_mobility_harmonic(c, cn, g);
+        }
+        if (j == RESERVOIR && P.model == MODEL_TERNARY) {
+            // A bath face holds the polymer back (it is insoluble in the bath):
+            // zero polymer flux, and the non-solvent/solvent exchange goes with
+            // the Schur complement m_nn - m_pn^2 / m_pp of the face mobility.
+            var m_eff = mf.y;
+            if (mf.x > 0.0) {
+                m_eff = max(mf.y - mf.z * mf.z / mf.x, 0.0);
+            }
+            mf = vec3<f32>(0.0, m_eff, 0.0);
+        }
         let dm = mn - mc;
         div = div + vec2<f32>(mf.x * dm.x + mf.z * dm.y, mf.z * dm.x + mf.y * dm.y);
         if (S.noise_scale > 0.0 && j >= 0) {

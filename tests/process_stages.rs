@@ -128,3 +128,69 @@ fn a_recipe_sets_the_initial_composition_from_the_materials_file() {
     let e = phasecast::scene::load_str("q.toml", text, &over(&[recipe[0], "recipe={ polymer = \"PTFE\", solvent = \"NMP\", nonsolvent = \"water\", polymer_wt = 1, solvent_wt = 1 }"])).unwrap_err().to_string();
     assert!(e.contains("`recipe.polymer`") && e.contains("PSf"), "{e}");
 }
+
+/// The bath holds the polymer back: polymer mass is conserved through an
+/// immersion stage while non-solvent enters and solvent leaves.
+#[test]
+fn the_bath_face_holds_the_polymer_back() {
+    let cfg = ternary_scene(8, "no_flux", 0.0, &["stages.0.kind=\"immersion\"", "stages.0.boundary={ x = \"periodic\", y = \"periodic\" }"]);
+    let p = cfg.params(&cfg.stages[0]);
+    let (mut b, dt) = start(&cfg, cpu_backend(&p), 0.5);
+    let before = b.download();
+    b.advance(&steps(&p, 0, 400, dt));
+    let after = b.download();
+    let sum = |v: &[[f32; 2]], f: usize| v.iter().map(|c| c[f] as f64).sum::<f64>();
+    let (p0, p1) = (sum(&before, 0), sum(&after, 0));
+    let (n0, n1) = (sum(&before, 1), sum(&after, 1));
+    let s = |v: &[[f32; 2]]| v.iter().map(|c| 1.0 - c[0] as f64 - c[1] as f64).sum::<f64>();
+    eprintln!("polymer {p0:.4} -> {p1:.4}, non-solvent {n0:.3} -> {n1:.3}, solvent {:.3} -> {:.3}", s(&before), s(&after));
+    assert!((p1 - p0).abs() / p0 < 1e-5, "polymer crossed the bath face: {p0} -> {p1}");
+    assert!(n1 > n0 + 1.0 && s(&after) < s(&before) - 1.0, "water in, solvent out");
+}
+
+/// `--set vapor.duration_s=T` names the scene's vapour stage; 0 s leaves it out
+/// (straight immersion); a scene without one says so.
+#[test]
+fn the_vapour_time_is_set_by_name_and_zero_means_straight_immersion() {
+    let text = r#"
+name = "v"
+[grid]
+nx = 4
+ny = 4
+nz = 8
+voxel_um = 0.5
+[model]
+kind = "ternary"
+n_polymer = 100
+chi_ps = 0.24
+chi_pn = 3.0
+chi_sn = 0.785
+[initial]
+phi_p = 0.15
+phi_n = 0.02
+[[stages]]
+kind = "vapor"
+duration_s = 6.0
+air_temperature_c = 25.0
+relative_humidity = 50.0
+air_velocity_m_s = 1.0
+[[stages]]
+kind = "immersion"
+duration_s = 10.0
+"#;
+    let load = |o: &[&str]| phasecast::scene::load_str("v.toml", text, &o.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let cfg = load(&["vapor.duration_s=14"]).unwrap();
+    assert_eq!(cfg.stages.len(), 2);
+    assert_eq!((cfg.stages[0].kind.as_str(), cfg.stages[0].duration_s), ("vapor", 14.0));
+    let cfg = load(&["vapor.duration_s=0"]).unwrap();
+    assert_eq!(cfg.stages.len(), 1, "a 0 s vapour stage is left out");
+    assert_eq!(cfg.stages[0].kind, "immersion");
+    let cfg = load(&["immersion.duration_s=3"]).unwrap();
+    assert_eq!(cfg.stages[1].duration_s, 3.0);
+    let e = load(&["vapor.duration_s=-1"]).unwrap_err().to_string();
+    assert!(e.contains("`stages.0.duration_s`") && e.contains("> 0"), "{e}");
+    let e = load(&["anneal.duration_s=1"]).unwrap_err().to_string();
+    assert!(e.contains("no kind = \"anneal\" stage"), "{e}");
+    let e = load(&["vapor.duration_s=0", "immersion.duration_s=0"]).unwrap_err().to_string();
+    assert!(e.contains("duration_s"), "{e}");
+}

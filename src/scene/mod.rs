@@ -66,12 +66,37 @@ pub fn apply_override(table: &mut toml::Table, arg: &str) -> Result<(), SceneErr
         Ok(mut t) => t.remove("v").expect("parsed key"),
         Err(_) => toml::Value::String(val.to_string()),
     };
-    let parts: Vec<&str> = key.split('.').collect();
+    let mut parts: Vec<String> = key.split('.').map(str::to_string).collect();
     if parts.iter().any(|p| p.is_empty()) {
         return Err(err("empty key segment"));
     }
+    // Stage shorthand: `vapor.duration_s=6` sets the key of the scene's one
+    // stage of that kind (`stages.K.duration_s`) when no top-level table has the name.
+    if parts.len() > 1 && STAGE_KINDS.contains(&parts[0].as_str()) && !table.contains_key(&parts[0]) {
+        let kind = parts[0].clone();
+        let found: Vec<usize> = match table.get("stages") {
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.get("kind").and_then(|k| k.as_str()) == Some(kind.as_str()))
+                .map(|(i, _)| i)
+                .collect(),
+            _ => Vec::new(),
+        };
+        match found.as_slice() {
+            [k] => {
+                parts.splice(0..1, ["stages".to_string(), k.to_string()]);
+            }
+            [] => return Err(err(&format!("the scene has no kind = \"{kind}\" stage for `{kind}.` to refer to"))),
+            _ => return Err(err(&format!("the scene has {} kind = \"{kind}\" stages; name one as stages.N.{}", found.len(), parts[1..].join(".")))),
+        }
+    }
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     set_in_table(table, &parts, parsed, "").map_err(|m| err(&m))
 }
+
+/// Stage kinds that `--set KIND.key=value` can name (see [`apply_override`]).
+const STAGE_KINDS: [&str; 4] = ["vapor", "immersion", "anneal", "cooling"];
 
 fn set_in_table(t: &mut toml::Table, parts: &[&str], v: toml::Value, path: &str) -> Result<(), String> {
     let (first, rest) = parts.split_first().expect("non-empty key");

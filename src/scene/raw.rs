@@ -84,6 +84,8 @@ pub struct RawMobility {
     pub vitrification_phi: Option<f64>,
     pub vitrification_factor: Option<f64>,
     pub vitrification_width: Option<f64>,
+    /// Mobility on a face between two voxels: "mean" (default) or "harmonic".
+    pub face: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

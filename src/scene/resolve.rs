@@ -51,6 +51,10 @@ pub struct Mobility {
     pub vitrification_phi: f64,
     pub vitrification_factor: f64,
     pub vitrification_width: f64,
+    /// "mean": the mean of both voxels' mobility matrices; "harmonic": the slow-mode
+    /// matrix at the harmonic-mean composition of the face (vanishes where either
+    /// side has none of a component, so a depleted voxel is not drained below 0).
+    pub face: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -275,6 +279,10 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         vitrification_phi: v.range("mobility.vitrification_phi", mo.vitrification_phi.unwrap_or(0.75), 0.0, 1.0)?,
         vitrification_factor: v.range("mobility.vitrification_factor", mo.vitrification_factor.unwrap_or(1.0), 0.0, 1.0)?,
         vitrification_width: v.positive("mobility.vitrification_width", mo.vitrification_width.unwrap_or(0.02))?,
+        face: match mo.face.as_deref().unwrap_or("mean") {
+            f @ ("mean" | "harmonic") => f.to_string(),
+            other => return Err(v.bad("mobility.face", format!("\"{other}\""), "must be \"mean\" or \"harmonic\"")),
+        },
     };
 
     let thermal = match &raw.crystallization {
@@ -384,7 +392,9 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         if kind != "anneal" && !ternary {
             return Err(v.bad(&key("kind"), format!("\"{kind}\""), "vapour and immersion stages need model.kind = \"ternary\""));
         }
-        let duration_s = v.positive(&key("duration_s"), s.duration_s)?;
+        // A vapour stage of 0 s is no air exposure (straight immersion): it is
+        // validated, then left out.
+        let duration_s = if kind == "vapor" && s.duration_s == 0.0 { 0.0 } else { v.positive(&key("duration_s"), s.duration_s)? };
         let only = |name: &str, present: bool, owner: &str| -> Result<(), SceneError> {
             if present && kind != owner {
                 return Err(v.bad(&key(name), "(set)", &format!("applies only to kind = \"{owner}\" stages")));
@@ -474,7 +484,13 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
             None
         };
         let bath_temperature_c = s.bath_temperature_c.map(|t| v.range(&key("bath_temperature_c"), t, 0.0, 100.0)).transpose()?;
+        if duration_s == 0.0 {
+            continue;
+        }
         stages.push(Stage { kind: kind.to_string(), duration_s, boundary, reservoir, vapor, bath_temperature_c });
+    }
+    if stages.is_empty() {
+        return Err(v.bad("stages.0.duration_s", 0, "the only stage is a 0 s vapour stage: add an immersion or anneal stage"));
     }
 
     let o = &raw.outputs;
@@ -600,6 +616,7 @@ impl Config {
                 p.vit_phi = m.vitrification_phi as f32;
                 p.vit_factor = m.vitrification_factor as f32;
                 p.vit_width = m.vitrification_width as f32;
+                p.bc1[3] = u32::from(m.face == "harmonic");
             }
             Model::DoubleWell { rho, alpha, beta, kappa, mobility } => {
                 p.model = MODEL_DOUBLE_WELL;

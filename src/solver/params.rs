@@ -98,6 +98,10 @@ impl Params {
     pub fn noise_seed(&self) -> u32 {
         self.bc1[2]
     }
+    /// Face mobility from the harmonic-mean composition (`mobility.face = "harmonic"`).
+    pub fn harmonic_face(&self) -> bool {
+        self.bc1[3] == 1
+    }
     /// Workgroups needed for one voxel per thread, and how they are laid out
     /// in a 2D dispatch (x at most 65535).
     pub fn dispatch_size(n_total: u32) -> (u32, u32) {

@@ -208,16 +208,38 @@ pub fn mobility(p: &Params, c: [f32; 2]) -> [f32; 3] {
     let pp = c[0].clamp(0.0, 1.0);
     let n = c[1].clamp(0.0, 1.0);
     let s = (1.0 - c[0] - c[1]).clamp(0.0, 1.0);
-    let m = if p.mobility_model == MOBILITY_CONSTANT {
+    let m = mobility_of(p, pp, n, s);
+    let a = arrest(p, pp);
+    [m[0] * a, m[1] * a, m[2] * a]
+}
+
+/// Mobility matrix (before arrest) at fractions `pp`, `n`, `s`.
+fn mobility_of(p: &Params, pp: f32, n: f32, s: f32) -> [f32; 3] {
+    if p.mobility_model == MOBILITY_CONSTANT {
         [p.d_p, p.d_n, 0.0]
     } else {
         let ap = pp * p.d_p;
         let an = n * p.d_n;
         let total = ap + an + s * p.d_s + 1e-12;
         [ap - ap * ap / total, an - an * an / total, -ap * an / total]
-    };
-    let a = arrest(p, pp);
-    [m[0] * a, m[1] * a, m[2] * a]
+    }
+}
+
+/// Harmonic mean of two fractions (0 where either is 0).
+fn hmean(a: f32, b: f32) -> f32 {
+    let (x, y) = (a.max(0.0), b.max(0.0));
+    if x + y <= 0.0 {
+        0.0
+    } else {
+        2.0 * x * y / (x + y)
+    }
+}
+
+/// Face mobility for `mobility.face = "harmonic"`: the matrix at the harmonic-mean
+/// composition of the two voxels times `g` (the mean of their arrest and gel factors).
+pub fn face_mobility_harmonic(p: &Params, c: [f32; 2], cn: [f32; 2], g: f32) -> [f32; 3] {
+    let m = mobility_of(p, hmean(c[0], cn[0]), hmean(c[1], cn[1]), hmean(1.0 - c[0] - c[1], 1.0 - cn[0] - cn[1]));
+    [m[0] * g, m[1] * g, m[2] * g]
 }
 
 /// Cholesky factor (l11, l22, l21) of a 2x2 SPD matrix.

@@ -1,7 +1,8 @@
 //! Twin of `shaders/update.wgsl`.
 
-use super::free_energy::{chol2, gel, ln_activity_n, mobility};
-use super::{coords, neighbor, noise2, CHUNK, VAPOR, WALL};
+use super::free_energy::{arrest, chol2, face_mobility_harmonic, gel, ln_activity_n, mobility};
+use super::{coords, neighbor, noise2, CHUNK, RESERVOIR, VAPOR, WALL};
+use crate::solver::params::{MOBILITY_CONSTANT, MODEL_TERNARY};
 use crate::solver::params::{Params, StepInfo};
 use rayon::prelude::*;
 
@@ -10,14 +11,12 @@ use rayon::prelude::*;
 /// crystallinity in `aux` (unread otherwise).
 pub fn update(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], aux: &[[f32; 2]], out: &mut [[f32; 2]]) {
     let thermal = p.is_thermal();
+    let gel_at = |k: usize| if thermal { gel(p, aux[k][1]) } else { 1.0 };
     let scaled = |m: [f32; 3], k: usize| -> [f32; 3] {
-        if thermal {
-            let g = gel(p, aux[k][1]);
-            [m[0] * g, m[1] * g, m[2] * g]
-        } else {
-            m
-        }
+        let g = gel_at(k);
+        [m[0] * g, m[1] * g, m[2] * g]
     };
+    let harmonic = p.harmonic_face() && p.model == MODEL_TERNARY && p.mobility_model != MOBILITY_CONSTANT;
     out.par_chunks_mut(CHUNK).enumerate().for_each(|(k, chunk)| {
         for (o, dst) in chunk.iter_mut().enumerate() {
             let i = (k * CHUNK + o) as u32;
@@ -43,7 +42,18 @@ pub fn update(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], aux: 
                     ([p.res[0], p.res[1]], [p.res[2], p.res[3]])
                 };
                 let m_n = if j >= 0 { scaled(mobility(p, cn), j as usize) } else { mobility(p, cn) };
-                let mf = [0.5 * (m_c[0] + m_n[0]), 0.5 * (m_c[1] + m_n[1]), 0.5 * (m_c[2] + m_n[2])];
+                let mut mf = [0.5 * (m_c[0] + m_n[0]), 0.5 * (m_c[1] + m_n[1]), 0.5 * (m_c[2] + m_n[2])];
+                if harmonic && j >= 0 {
+                    // Between two film voxels only: a bath face exchanges at the mean (below).
+                    let g = 0.5 * (arrest(p, c[0].clamp(0.0, 1.0)) * gel_at(i as usize) + arrest(p, cn[0].clamp(0.0, 1.0)) * gel_at(j as usize));
+                    mf = face_mobility_harmonic(p, c, cn, g);
+                }
+                if j == RESERVOIR && p.model == MODEL_TERNARY {
+                    // The bath holds the polymer back: zero polymer flux, exchange
+                    // with the Schur complement of the face mobility.
+                    let m_eff = if mf[0] > 0.0 { (mf[1] - mf[2] * mf[2] / mf[0]).max(0.0) } else { mf[1] };
+                    mf = [0.0, m_eff, 0.0];
+                }
                 let dm = [mn[0] - mc[0], mn[1] - mc[1]];
                 div[0] += mf[0] * dm[0] + mf[2] * dm[1];
                 div[1] += mf[2] * dm[0] + mf[1] * dm[1];
