@@ -38,18 +38,25 @@ fn gpu_and_cpu_agree_on_a_32_cube_ternary_run_of_200_steps_with_noise() {
     assert!((tg.stiffness - tc.stiffness).abs() <= 1e-4 * tc.stiffness.abs().max(1.0));
 }
 
-#[test]
-fn gpu_and_cpu_agree_with_a_reservoir_face() {
-    let cfg = ternary_scene(16, "no_flux", 0.0, &["stages.0.boundary.z_min=\"reservoir\"", "stages.0.reservoir={phi_p=0.0, phi_n=0.9}"]);
+/// Runs `n` steps of the first stage on the GPU and the CPU twins from the same
+/// start, asserts they agree within TOL, and returns the CPU field and the steps.
+fn both_backends_agree(cfg: &phasecast::scene::Config, n: u32) -> (Vec<[f32; 2]>, Vec<phasecast::solver::params::StepInfo>) {
     let p = cfg.params(&cfg.stages[0]);
-    let (mut gpu, dt) = start(&cfg, gpu_backend(&p), 0.5);
-    let (mut cpu, _) = start(&cfg, cpu_backend(&p), 0.5);
-    let s = steps(&p, 0, 100, dt);
+    let (mut gpu, dt) = start(cfg, gpu_backend(&p), 0.5);
+    let (mut cpu, _) = start(cfg, cpu_backend(&p), 0.5);
+    let s = steps(&p, 0, n, dt);
     gpu.advance(&s);
     cpu.advance(&s);
     let (a, b) = (gpu.download(), cpu.download());
     let d = a.iter().zip(&b).map(|(x, y)| (x[0] - y[0]).abs().max((x[1] - y[1]).abs())).fold(0.0f32, f32::max);
-    assert!(d <= TOL, "differ by {d}");
+    assert!(d <= TOL, "GPU and CPU differ by {d}");
+    (b, s)
+}
+
+#[test]
+fn gpu_and_cpu_agree_with_a_reservoir_face() {
+    let cfg = ternary_scene(16, "no_flux", 0.0, &["stages.0.boundary.z_min=\"reservoir\"", "stages.0.reservoir={phi_p=0.0, phi_n=0.9}"]);
+    let (b, _) = both_backends_agree(&cfg, 100);
     // Non-solvent entered through the top face.
     let n0: f64 = phasecast::run::initial::initial_fields(&cfg).iter().map(|c| c[1] as f64).sum();
     let n1: f64 = b.iter().map(|c| c[1] as f64).sum();
@@ -61,16 +68,8 @@ fn gpu_and_cpu_agree_with_a_reservoir_face() {
 #[test]
 fn gpu_and_cpu_agree_with_harmonic_face_mobility_and_a_bath() {
     let cfg = ternary_scene(16, "no_flux", 0.01, &["stages.0.boundary.z_min=\"reservoir\"", "stages.0.reservoir={phi_p=0.0, phi_n=1.0}", "mobility.face=\"harmonic\""]);
-    let p = cfg.params(&cfg.stages[0]);
-    assert!(p.harmonic_face());
-    let (mut gpu, dt) = start(&cfg, gpu_backend(&p), 0.5);
-    let (mut cpu, _) = start(&cfg, cpu_backend(&p), 0.5);
-    let s = steps(&p, 0, 100, dt);
-    gpu.advance(&s);
-    cpu.advance(&s);
-    let (a, b) = (gpu.download(), cpu.download());
-    let d = a.iter().zip(&b).map(|(x, y)| (x[0] - y[0]).abs().max((x[1] - y[1]).abs())).fold(0.0f32, f32::max);
-    assert!(d <= TOL, "differ by {d}");
+    assert!(cfg.params(&cfg.stages[0]).harmonic_face());
+    let (b, s) = both_backends_agree(&cfg, 100);
     let init = phasecast::run::initial::initial_fields(&cfg);
     let (p0, p1): (f64, f64) = (init.iter().map(|c| c[0] as f64).sum(), b.iter().map(|c| c[0] as f64).sum());
     assert!((p1 - p0).abs() / p0 < 1e-5, "the bath face must hold the polymer back: {p0} -> {p1}");

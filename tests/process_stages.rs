@@ -91,7 +91,7 @@ fn gpu_and_cpu_agree_on_a_vapour_stage() {
 }
 
 #[test]
-fn immersion_pulls_the_top_layer_toward_the_bath() {
+fn immersion_floods_the_top_layer_and_holds_the_polymer_back() {
     let cfg = ternary_scene(8, "no_flux", 0.0, &["stages.0.kind=\"immersion\"", "stages.0.boundary={ x = \"periodic\", y = \"periodic\" }"]);
     let p = cfg.params(&cfg.stages[0]);
     let (mut b, dt) = start(&cfg, cpu_backend(&p), 0.5);
@@ -105,6 +105,12 @@ fn immersion_pulls_the_top_layer_toward_the_bath() {
     eprintln!("top phi_n {n_top0:.4} -> {n_top1:.4}, bottom {n_bot0:.4} -> {n_bot1:.4}");
     assert!(n_top1 > n_top0 + 0.05, "the bath must flood the top layer");
     assert!(n_top1 - n_top0 > 2.0 * (n_bot1 - n_bot0), "non-solvent enters from the top");
+    // The bath holds the polymer back: water in, solvent out, polymer conserved.
+    let sum = |v: &[[f32; 2]], f: usize| v.iter().map(|c| c[f] as f64).sum::<f64>();
+    let solvent = |v: &[[f32; 2]]| v.iter().map(|c| 1.0 - c[0] as f64 - c[1] as f64).sum::<f64>();
+    let (p0, p1) = (sum(&before, 0), sum(&after, 0));
+    assert!((p1 - p0).abs() / p0 < 1e-5, "polymer crossed the bath face: {p0} -> {p1}");
+    assert!(sum(&after, 1) > sum(&before, 1) + 1.0 && solvent(&after) < solvent(&before) - 1.0, "water in, solvent out");
 }
 
 #[test]
@@ -127,25 +133,6 @@ fn a_recipe_sets_the_initial_composition_from_the_materials_file() {
     assert!(e.contains("`recipe`") && e.contains("[recipe]"), "{e}");
     let e = phasecast::scene::load_str("q.toml", text, &over(&[recipe[0], "recipe={ polymer = \"PTFE\", solvent = \"NMP\", nonsolvent = \"water\", polymer_wt = 1, solvent_wt = 1 }"])).unwrap_err().to_string();
     assert!(e.contains("`recipe.polymer`") && e.contains("PSf"), "{e}");
-}
-
-/// The bath holds the polymer back: polymer mass is conserved through an
-/// immersion stage while non-solvent enters and solvent leaves.
-#[test]
-fn the_bath_face_holds_the_polymer_back() {
-    let cfg = ternary_scene(8, "no_flux", 0.0, &["stages.0.kind=\"immersion\"", "stages.0.boundary={ x = \"periodic\", y = \"periodic\" }"]);
-    let p = cfg.params(&cfg.stages[0]);
-    let (mut b, dt) = start(&cfg, cpu_backend(&p), 0.5);
-    let before = b.download();
-    b.advance(&steps(&p, 0, 400, dt));
-    let after = b.download();
-    let sum = |v: &[[f32; 2]], f: usize| v.iter().map(|c| c[f] as f64).sum::<f64>();
-    let (p0, p1) = (sum(&before, 0), sum(&after, 0));
-    let (n0, n1) = (sum(&before, 1), sum(&after, 1));
-    let s = |v: &[[f32; 2]]| v.iter().map(|c| 1.0 - c[0] as f64 - c[1] as f64).sum::<f64>();
-    eprintln!("polymer {p0:.4} -> {p1:.4}, non-solvent {n0:.3} -> {n1:.3}, solvent {:.3} -> {:.3}", s(&before), s(&after));
-    assert!((p1 - p0).abs() / p0 < 1e-5, "polymer crossed the bath face: {p0} -> {p1}");
-    assert!(n1 > n0 + 1.0 && s(&after) < s(&before) - 1.0, "water in, solvent out");
 }
 
 /// `--set vapor.duration_s=T` names the scene's vapour stage; 0 s leaves it out
