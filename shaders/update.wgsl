@@ -24,6 +24,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         g_c = gel(aux[i].y);
         m_c = m_c * g_c;
     }
+    let harmonic = P.bc1.w == 1u && P.model == MODEL_TERNARY && P.mobility_model != MOBILITY_CONSTANT;
     var div = vec2<f32>(0.0, 0.0);
     var noise = vec2<f32>(0.0, 0.0);
     for (var f = 0u; f < 6u; f = f + 1u) {
@@ -45,19 +46,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             cn = phi[u32(j)];
             mn = mu[u32(j)];
         }
-        // The face mobility is the mean of both sides: the same value is used by
-        // the voxel on the other side, so the fluxes cancel and mass is conserved.
-        var m_n = mobility(cn);
+        // The face mobility is a symmetric function of both sides: the voxel on the
+        // other side uses the same value, so the fluxes cancel and mass is conserved.
+        // Default: the mean of both sides' matrices. mobility.face = "harmonic"
+        // (between two film voxels only; a bath face uses the mean): the matrix at
+        // the harmonic-mean composition.
         var g_n = 1.0;
         if (thermal && j >= 0) {
             g_n = gel(aux[u32(j)].y);
-            m_n = m_n * g_n;
         }
-        var mf = 0.5 * (m_c + m_n);
-        if (j >= 0 && P.bc1.w == 1u && P.model == MODEL_TERNARY && P.mobility_model != MOBILITY_CONSTANT) {
-            // Between two film voxels only: a bath face exchanges at the mean (below).
+        var mf: vec3<f32>;
+        if (j >= 0 && harmonic) {
             let g = 0.5 * (arrest(clamp(c.x, 0.0, 1.0)) * g_c + arrest(clamp(cn.x, 0.0, 1.0)) * g_n);
             mf = face_mobility_harmonic(c, cn, g);
+        } else {
+            mf = 0.5 * (m_c + mobility(cn) * g_n);
         }
         if (j == RESERVOIR && P.model == MODEL_TERNARY) {
             // A bath face holds the polymer back (it is insoluble in the bath):

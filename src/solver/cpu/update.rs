@@ -41,13 +41,16 @@ pub fn update(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], aux: 
                 } else {
                     ([p.res[0], p.res[1]], [p.res[2], p.res[3]])
                 };
-                let m_n = if j >= 0 { scaled(mobility(p, cn), j as usize) } else { mobility(p, cn) };
-                let mut mf = [0.5 * (m_c[0] + m_n[0]), 0.5 * (m_c[1] + m_n[1]), 0.5 * (m_c[2] + m_n[2])];
-                if harmonic && j >= 0 {
-                    // Between two film voxels only: a bath face exchanges at the mean (below).
+                // Symmetric in both sides (mass conservation): the mean of both
+                // matrices, or with mobility.face = "harmonic" between two film voxels
+                // (a bath face uses the mean) the matrix at the harmonic-mean composition.
+                let mut mf = if harmonic && j >= 0 {
                     let g = 0.5 * (arrest(p, c[0].clamp(0.0, 1.0)) * gel_at(i as usize) + arrest(p, cn[0].clamp(0.0, 1.0)) * gel_at(j as usize));
-                    mf = face_mobility_harmonic(p, c, cn, g);
-                }
+                    face_mobility_harmonic(p, c, cn, g)
+                } else {
+                    let m_n = if j >= 0 { scaled(mobility(p, cn), j as usize) } else { mobility(p, cn) };
+                    [0.5 * (m_c[0] + m_n[0]), 0.5 * (m_c[1] + m_n[1]), 0.5 * (m_c[2] + m_n[2])]
+                };
                 if j == RESERVOIR && p.model == MODEL_TERNARY {
                     // The bath holds the polymer back: zero polymer flux, exchange
                     // with the Schur complement of the face mobility.
