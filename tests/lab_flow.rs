@@ -158,3 +158,79 @@ fn slab_channel_with_reservoirs_matches_poiseuille_plus_sampson() {
     assert!(res.converged);
     assert!(err.abs() < 0.05);
 }
+
+/// The flow solve on the GPU (`shaders/lbm.wgsl`) against its CPU twin: the
+/// same permeability, tortuosity and step count on a cylinder (checked against
+/// Hagen–Poiseuille too) and on a sponge with reservoirs, including a warm start
+/// from a smaller pore space as the porometer's wet curve does.
+#[test]
+fn gpu_flow_solve_matches_the_cpu_twin() {
+    let ctx = phasecast::gpu::GpuContext::new(None).expect("GPU test needs a wgpu adapter (apt-get install mesa-vulkan-drivers)");
+    let gpu = Some(phasecast::lab::flow::GpuHandle(std::sync::Arc::new(ctx)));
+    let close = |a: f64, b: f64, tol: f64, what: &str| assert!((a - b).abs() <= tol * b.abs(), "{what}: GPU {a} vs CPU {b}");
+
+    // Cylinder of 10 voxels diameter, periodic along z.
+    let (d, n, nz) = (10.0, 16, 8);
+    let v = cylinder(d, n, nz);
+    let cpu_opts = FlowOptions { buffer: 0, tol: 1e-7, check_every: 50, ..Default::default() };
+    let gpu_opts = FlowOptions { gpu: gpu.clone(), ..cpu_opts.clone() };
+    let (c, _) = solve(&v, [nz, n, n], &cpu_opts, None);
+    let (g, _) = solve(&v, [nz, n, n], &gpu_opts, None);
+    eprintln!("cylinder: CPU k {} ({} steps), GPU k {} ({} steps), Poiseuille {}", c.k_vox2, c.steps, g.k_vox2, g.steps, poiseuille_k(d, n));
+    assert!(g.converged && c.converged);
+    close(g.k_vox2, c.k_vox2, 1e-4, "k");
+    close(g.tortuosity, c.tortuosity, 1e-4, "tortuosity");
+    assert!((g.steps as i64 - c.steps as i64).abs() <= 50, "steps {} vs {}", g.steps, c.steps);
+    close(g.k_vox2, poiseuille_k(d, n), 0.05, "k against Hagen–Poiseuille");
+
+    // Sponge of overlapping spherical pores with reservoirs; then a warm start.
+    let (n, nz) = (20usize, 24usize);
+    let mut sponge = vec![false; nz * n * n];
+    let mut s = 12345u64;
+    let mut rnd = || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (s >> 33) as f64 / (1u64 << 31) as f64
+    };
+    for _ in 0..60 {
+        let (cx, cy, cz, r) = (rnd() * n as f64, rnd() * n as f64, rnd() * nz as f64, 2.0 + 2.0 * rnd());
+        for z in 0..nz {
+            for y in 0..n {
+                for x in 0..n {
+                    let dx = (x as f64 - cx + n as f64 * 1.5).rem_euclid(n as f64) - n as f64 / 2.0;
+                    let dy = (y as f64 - cy + n as f64 * 1.5).rem_euclid(n as f64) - n as f64 / 2.0;
+                    let dz = z as f64 - cz;
+                    if dx * dx + dy * dy + dz * dz < r * r {
+                        sponge[(z * n + y) * n + x] = true;
+                    }
+                }
+            }
+        }
+    }
+    let span = phasecast::lab::flow::spanning(&sponge, [nz, n, n], true);
+    assert!(span.iter().any(|&b| b), "the test sponge must span");
+    // A smaller space first (voxels with an even x removed from the sample's middle third).
+    let mut part = span.clone();
+    for z in nz / 3..2 * nz / 3 {
+        for y in 0..n {
+            for x in (0..n).step_by(4) {
+                part[(z * n + y) * n + x] = false;
+            }
+        }
+    }
+    let part = phasecast::lab::flow::spanning(&part, [nz, n, n], true);
+    let cpu_opts = FlowOptions { tau_plus: Some(0.7), ..Default::default() };
+    let gpu_opts = FlowOptions { gpu, ..cpu_opts.clone() };
+    let (c1, cs) = solve(&part, [nz, n, n], &cpu_opts, None);
+    let (g1, gs) = solve(&part, [nz, n, n], &gpu_opts, None);
+    let (c2, _) = solve(&span, [nz, n, n], &cpu_opts, Some(&cs));
+    let (g2, _) = solve(&span, [nz, n, n], &gpu_opts, Some(&gs));
+    eprintln!("sponge: part CPU k {} ({} steps) GPU k {} ({} steps); warm full CPU k {} ({} steps) GPU k {} ({} steps)", c1.k_vox2, c1.steps, g1.k_vox2, g1.steps, c2.k_vox2, c2.steps, g2.k_vox2, g2.steps);
+    assert!(c1.k_vox2 > 0.0 && c2.k_vox2 > c1.k_vox2);
+    for (g, c, what) in [(&g1, &c1, "sponge part"), (&g2, &c2, "sponge warm-started")] {
+        assert!(g.converged && c.converged, "{what}");
+        close(g.k_vox2, c.k_vox2, 1e-4, what);
+        close(g.tortuosity, c.tortuosity, 1e-4, what);
+        assert!((g.steps as i64 - c.steps as i64).abs() <= 100, "{what}: steps {} vs {}", g.steps, c.steps);
+        assert_eq!(g.fluid_nodes, c.fluid_nodes);
+    }
+}

@@ -2,6 +2,7 @@
 //! the memory check made before anything is allocated.
 
 pub mod engine;
+pub mod lbm;
 pub mod shaders;
 
 use std::fmt::Write as _;

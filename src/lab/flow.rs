@@ -111,6 +111,55 @@ pub struct FlowOptions {
     pub buffer: usize,
     /// Periodic side faces (x, y); otherwise the sides are walls.
     pub periodic_xy: bool,
+    /// Run the steps on this GPU (`shaders/lbm.wgsl`); `None`: on the CPU.
+    /// A solve too large for the adapter's buffers falls back to the CPU with a warning.
+    pub gpu: Option<GpuHandle>,
+}
+
+/// A GPU device for the flow solves, shared between them.
+#[derive(Clone)]
+pub struct GpuHandle(pub std::sync::Arc<crate::gpu::GpuContext>);
+
+impl std::fmt::Debug for GpuHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GpuHandle({})", self.0.info.name)
+    }
+}
+
+/// The device for flow solves that do not name one, from `PHASECAST_FLOW_BACKEND`:
+/// `cpu`; `gpu` (any wgpu adapter, lavapipe included); `auto` or unset: a hardware
+/// GPU when there is one, else the CPU (on a CPU-only machine the rayon solver is
+/// faster than a software adapter). Chosen once per process, and logged.
+pub fn default_gpu() -> Option<GpuHandle> {
+    static CHOICE: std::sync::OnceLock<Option<GpuHandle>> = std::sync::OnceLock::new();
+    CHOICE
+        .get_or_init(|| {
+            let want = std::env::var("PHASECAST_FLOW_BACKEND").unwrap_or_else(|_| "auto".into()).to_lowercase();
+            if want == "cpu" {
+                log::info!("flow solves: CPU (PHASECAST_FLOW_BACKEND=cpu)");
+                return None;
+            }
+            if want != "gpu" && want != "auto" {
+                log::warn!("PHASECAST_FLOW_BACKEND={want}: must be auto, gpu or cpu; using auto");
+            }
+            match crate::gpu::GpuContext::new(None) {
+                Ok(ctx) if want == "gpu" || ctx.info.device_type != wgpu::DeviceType::Cpu => {
+                    log::info!("flow solves: GPU, {}", ctx.info.name);
+                    Some(GpuHandle(std::sync::Arc::new(ctx)))
+                }
+                Ok(ctx) => {
+                    log::info!("flow solves: CPU (the only adapter, {}, is a software one; PHASECAST_FLOW_BACKEND=gpu uses it)", ctx.info.name);
+                    None
+                }
+                Err(e) => {
+                    if want == "gpu" {
+                        log::warn!("flow solves: CPU, no GPU adapter ({e})");
+                    }
+                    None
+                }
+            }
+        })
+        .clone()
 }
 
 impl Default for FlowOptions {
@@ -122,6 +171,7 @@ impl Default for FlowOptions {
             max_steps: 200_000,
             buffer: 4,
             periodic_xy: true,
+            gpu: None,
         }
     }
 }
@@ -259,8 +309,6 @@ pub fn solve(
             }
         }
     }
-    let mut g = vec![0f32; n * Q];
-
     let tau_p = opts.tau_plus.unwrap_or(DEFAULT_TAU_PLUS);
     let lambda = 3.0 / 16.0;
     let tau_m = 0.5 + lambda / (tau_p - 0.5);
@@ -270,6 +318,29 @@ pub fn solve(
     // Force density along z; its size is irrelevant (the scheme is linear).
     let force = 1e-5f32;
     let src_coef = (1.0 - 0.5 * wm) * 3.0 * force;
+
+    // From the flux sums of the last step: permeability and tortuosity.
+    let finish = |(jz_sum, jabs_sum): (f64, f64), steps: usize, converged: bool, f: Vec<f32>, voxel_of_node: Vec<u32>| {
+        // Superficial velocity: every z plane carries the same flux, so the mean
+        // of u_z over the sample's pore voxels times porosity, i.e. Σu_z over the
+        // sample divided by the sample's total voxel count.
+        let q_sup = jz_sum / (nz * plane) as f64;
+        let k = nu * q_sup / force as f64;
+        let tortuosity = if jz_sum > 0.0 { jabs_sum / jz_sum } else { 0.0 };
+        let res = FlowResult { k_vox2: k.max(0.0), tortuosity, steps, converged, fluid_nodes: n, tau_plus: tau_p };
+        (res, FlowState { shape, buffer: b, voxel_of_node, f })
+    };
+
+    if let Some(h) = &opts.gpu {
+        let inside: Vec<u32> = in_sample.iter().map(|&s| u32::from(s)).collect();
+        let r = crate::gpu::lbm::Relaxation { wp, wm, force, src_coef };
+        let stop = crate::gpu::lbm::Stopping { tol: opts.tol, check_every: opts.check_every, max_steps: opts.max_steps };
+        match crate::gpu::lbm::solve(&h.0, &src, &inside, &f, r, stop) {
+            Ok(s) => return finish(s.sums, s.steps, s.converged, s.f, voxel_of_node),
+            Err(e) => log::warn!("flow: not solved on the GPU ({e}); solving on the CPU instead"),
+        }
+    }
+    let mut g = vec![0f32; n * Q];
 
     const CHUNK: usize = 4096;
     let step = |f_old: &[f32], f_new: &mut [f32], want_sums: bool| -> (f64, f64) {
@@ -364,30 +435,7 @@ pub fn solve(
         std::mem::swap(&mut f, &mut g);
         steps += 1;
     }
-    let (jz_sum, jabs_sum) = last;
-    // Superficial velocity: every z plane carries the same flux, so the mean
-    // of u_z over the sample's pore voxels times porosity, i.e. Σu_z over the
-    // sample divided by the sample's total voxel count.
-    let q_sup = jz_sum / (nz * plane) as f64;
-    let k = nu * q_sup / force as f64;
-    let tortuosity = if jz_sum > 0.0 { jabs_sum / jz_sum } else { 0.0 };
-    let res = FlowResult {
-        k_vox2: k.max(0.0),
-        tortuosity,
-        steps,
-        converged,
-        fluid_nodes: n,
-        tau_plus: tau_p,
-    };
-    (
-        res,
-        FlowState {
-            shape,
-            buffer: b,
-            voxel_of_node,
-            f,
-        },
-    )
+    finish(last, steps, converged, f, voxel_of_node)
 }
 
 /// Voxels of `fluid` that belong to a 6-connected cluster touching both the

@@ -102,7 +102,7 @@ impl LabOptions {
             n_pressures: self.n_pressures,
             gas_viscosity_pa_s: self.gas_viscosity_pa_s,
             periodic_xy: self.periodic_xy,
-            flow: self.flow.clone(),
+            flow: FlowOptions { gpu: self.flow.gpu.clone().or_else(flow::default_gpu), ..self.flow.clone() },
         }
     }
 
