@@ -209,3 +209,20 @@ fn read(ctx: &GpuContext, buf: &wgpu::Buffer) -> Vec<u8> {
     buf.unmap();
     bytes
 }
+
+#[cfg(test)]
+mod tests {
+    /// The kernel parses and validates with naga (no adapter needed).
+    #[test]
+    fn lbm_kernel_validates() {
+        let module = wgpu::naga::front::wgsl::parse_str(super::SOURCE).unwrap_or_else(|e| panic!("lbm.wgsl: {}", e.emit_to_string(super::SOURCE)));
+        let mut v = wgpu::naga::valid::Validator::new(wgpu::naga::valid::ValidationFlags::all(), wgpu::naga::valid::Capabilities::empty());
+        v.validate(&module).unwrap_or_else(|e| panic!("lbm.wgsl: {e:?}"));
+    }
+
+    /// The uniform block matches the WGSL struct (32 bytes).
+    #[test]
+    fn params_layout() {
+        assert_eq!(std::mem::size_of::<super::LbmParams>(), 32);
+    }
+}
