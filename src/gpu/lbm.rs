@@ -158,8 +158,7 @@ pub fn solve(ctx: &GpuContext, src: &[u32], inside: &[u32], f0: &[f32], r: Relax
     };
 
     let check = stop.check_every.max(1);
-    let mut prev: Option<f64> = None;
-    let mut quiet = 0usize;
+    let mut watch = crate::lab::flow::FluxWatch::new(stop.tol);
     let mut converged = false;
     let mut last = (0.0, 0.0);
     while steps < stop.max_steps {
@@ -169,19 +168,10 @@ pub fn solve(ctx: &GpuContext, src: &[u32], inside: &[u32], f0: &[f32], r: Relax
             break;
         }
         last = sums;
-        let flux = sums.0;
-        if let Some(p) = prev {
-            if (flux - p).abs() / flux.abs().max(1e-300) < stop.tol {
-                quiet += 1;
-                if quiet >= 2 {
-                    converged = true;
-                    break;
-                }
-            } else {
-                quiet = 0;
-            }
+        if watch.converged_after(sums.0) {
+            converged = true;
+            break;
         }
-        prev = Some(flux);
     }
     if !steps.is_multiple_of(check) {
         last = run(1, &mut steps);

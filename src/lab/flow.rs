@@ -207,6 +207,35 @@ pub struct FlowState {
     f: Vec<f32>,
 }
 
+/// The convergence rule of a flow solve, shared by the CPU and GPU loops: the
+/// total flux, checked once per interval, changed by less than `tol`
+/// (relative) in two consecutive intervals. A single quiet interval can be the
+/// turning point of a slow pressure oscillation.
+pub(crate) struct FluxWatch {
+    tol: f64,
+    prev: Option<f64>,
+    quiet: usize,
+}
+
+impl FluxWatch {
+    pub(crate) fn new(tol: f64) -> Self {
+        Self { tol, prev: None, quiet: 0 }
+    }
+
+    /// Records the flux of this check; true once the solve has converged.
+    pub(crate) fn converged_after(&mut self, flux: f64) -> bool {
+        if let Some(p) = self.prev {
+            if (flux - p).abs() / flux.abs().max(1e-300) < self.tol {
+                self.quiet += 1;
+            } else {
+                self.quiet = 0;
+            }
+        }
+        self.prev = Some(flux);
+        self.quiet >= 2
+    }
+}
+
 /// Solves Stokes flow along z through the voxels where `fluid` is true.
 ///
 /// `fluid` is in C order over `shape = [nz, ny, nx]` (the sample only; the
@@ -400,8 +429,7 @@ pub fn solve(
 
     let check = opts.check_every.max(1);
     let mut steps = 0usize;
-    let mut prev_flux: Option<f64> = None;
-    let mut quiet = 0usize;
+    let mut watch = FluxWatch::new(opts.tol);
     let mut converged = false;
     let mut last = (0.0, 0.0);
     while steps < opts.max_steps {
@@ -411,23 +439,11 @@ pub fn solve(
         steps += 1;
         if want {
             last = sums;
-            let flux = sums.0;
-            log::trace!("flow: step {steps} flux {flux:.9e}");
-            if let Some(p) = prev_flux {
-                let rel = (flux - p).abs() / flux.abs().max(1e-300);
-                // Two quiet intervals in a row: a single one can be the
-                // turning point of a slow pressure oscillation.
-                if rel < opts.tol {
-                    quiet += 1;
-                    if quiet >= 2 {
-                        converged = true;
-                        break;
-                    }
-                } else {
-                    quiet = 0;
-                }
+            log::trace!("flow: step {steps} flux {:.9e}", sums.0);
+            if watch.converged_after(sums.0) {
+                converged = true;
+                break;
             }
-            prev_flux = Some(flux);
         }
     }
     if !steps.is_multiple_of(check) {
