@@ -91,7 +91,13 @@ pub fn solve(ctx: &GpuContext, src: &[u32], inside: &[u32], f0: &[f32], r: Relax
     let src_buf = storage("lbm src", bytemuck::cast_slice(src), wgpu::BufferUsages::empty());
     let inside_buf = storage("lbm inside", bytemuck::cast_slice(inside), wgpu::BufferUsages::empty());
     let fa = storage("lbm f a", bytemuck::cast_slice(f0), wgpu::BufferUsages::COPY_SRC);
-    let fb = storage("lbm f b", bytemuck::cast_slice(f0), wgpu::BufferUsages::COPY_SRC);
+    // The first step writes every population of b, so b needs no upload.
+    let fb = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("lbm f b"),
+        size: (f0.len() * 4) as u64,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
     let partial_bytes = (gx * gy * 8) as u64;
     let partial = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("lbm partial"),
