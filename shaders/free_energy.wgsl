@@ -153,6 +153,23 @@ fn dfc_dp(p: f32, psi: f32, t: f32, chi: f32, shift: f32) -> f32 {
     return P.th_cryst.y * dwell(psi) + cryst_drive(q, t, chi, shift) * interp5(psi);
 }
 
+// d mu / dT at fixed composition and crystallinity (thermal model): what a
+// temperature difference alone adds to the exchange potentials, through
+// chi_ps(T) and the crystal drive. The mass flux subtracts it across each face
+// when thermodiffusion is off (crystallization.soret = false): with the capped
+// Lewis number the column's temperature gradients are far steeper than real,
+// and the chi(T) term would drive polymer away from a cooled face.
+fn dmu_dt(c: vec2<f32>, psi: f32, t: f32) -> vec2<f32> {
+    let p = clamp(c.x, 0.0, 1.0);
+    let n = clamp(c.y, 0.0, 1.0);
+    let s = 1.0 - p - n;
+    let it2 = 1.0 / (t * t);
+    let dchi = -P.th_chi.y * it2;
+    let d = 1.0 - p;
+    let dcr = interp5(psi) * P.th_cryst.x * (-P.th_chi.w * d * d * dchi + it2);
+    return vec2<f32>(dchi * (s - p) + dcr, -dchi * p);
+}
+
 // d^2 f_c / d phi_p^2 (for the stiffness bound).
 fn d2fc_dp2(p: f32, psi: f32, chi: f32) -> f32 {
     let q = clamp(p, 0.0, 1.0);

@@ -72,7 +72,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             }
             mf = vec3<f32>(0.0, m_eff, 0.0);
         }
-        let dm = mn - mc;
+        var dm = mn - mc;
+        if (thermal && P.thermal.y != 0u && j >= 0) {
+            // No thermodiffusion: take out what the temperature difference alone
+            // adds, evaluated at the face (antisymmetric, so mass is conserved).
+            let an = aux[u32(j)];
+            let ac = aux[i];
+            dm = dm - dmu_dt(0.5 * (c + cn), 0.5 * (ac.y + an.y), 0.5 * (ac.x + an.x)) * (an.x - ac.x);
+        }
         div = div + vec2<f32>(mf.x * dm.x + mf.z * dm.y, mf.z * dm.x + mf.y * dm.y);
         if (S.noise_scale > 0.0 && j >= 0) {
             let axis = f / 2u;

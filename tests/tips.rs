@@ -227,6 +227,34 @@ fn crystal_is_stable_below_and_melts_above_the_flory_melting_point() {
 }
 
 
+/// A temperature gradient alone moves no mass when thermodiffusion is off
+/// (crystallization.soret = false, the default); with it on, the χ(T) term of
+/// Flory–Huggins drives polymer toward the warm end. A homogeneous solution
+/// above its spinodal (150–182 °C, no crystals) in an insulated column.
+#[test]
+fn temperature_gradient_moves_no_mass_without_thermodiffusion() {
+    let nz = 32;
+    let drift = |soret: bool| -> (f64, f64) {
+        let cfg = column(nz, &["crystallization.mobility=0.0", "crystallization.max_lewis=1.0", "cooling.medium=insulated", &format!("crystallization.soret={soret}")]);
+        let p = cfg.params(&cfg.stages[0]);
+        assert_eq!(p.isothermal_flux(), !soret);
+        let q = cfg.thermal.as_ref().unwrap().volume_fraction_polymer as f32;
+        let aux: Vec<[f32; 2]> = (0..nz).map(|z| [(150.0 + tips::KELVIN) as f32 + z as f32, 0.0]).collect();
+        let phi = vec![[q, 0.0]; nz];
+        let (out, _) = run_cpu(&p, aux, phi, 0.01, 2000);
+        let cold: f64 = out[..nz / 2].iter().map(|c| c[0] as f64).sum();
+        let warm: f64 = out[nz / 2..].iter().map(|c| c[0] as f64).sum();
+        let total = cold + warm;
+        ((warm - cold) / total, (total - nz as f64 * q as f64).abs() / total)
+    };
+    let (with, mass_with) = drift(true);
+    let (without, mass_without) = drift(false);
+    eprintln!("polymer (warm − cold)/total after 20 time units: {with:.3e} with thermodiffusion, {without:.3e} without");
+    assert!(with > 1e-4, "χ(T) drives polymer to the warm end: {with}");
+    assert!(without.abs() < 1e-2 * with, "{without} vs {with}");
+    assert!(mass_with < 1e-5 && mass_without < 1e-5, "mass conserved: {mass_with} {mass_without}");
+}
+
 /// The small Ts-sweep scene at reduced size, for the GPU and mechanism tests.
 fn small_tips(n: usize, ts: f64, extra: &[&str]) -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/small/tips_pvdf_dep.toml");

@@ -98,6 +98,10 @@ pub struct RawCrystallization {
     pub medium_uptake: Option<f64>,
     /// Cap on the thermal diffusivity in units of the diluent mobility.
     pub max_lewis: Option<f64>,
+    /// Let a temperature gradient alone drive a mass flux through the χ(T) and
+    /// crystal-drive terms (thermodiffusion, default false: the flux follows the
+    /// isothermal potential difference; see docs/model.md §7).
+    pub soret: Option<bool>,
 }
 
 /// One face's cooling.
@@ -151,6 +155,8 @@ pub struct Thermal {
     pub latent_rise_k: f64,
     pub film_thickness_um: f64,
     pub max_lewis: f64,
+    /// Thermodiffusion through χ(T) on (true) or taken out of the mass flux.
+    pub soret: bool,
     pub top: FaceCooling,
     pub back: FaceCooling,
 }
@@ -418,6 +424,7 @@ pub(super) fn resolve(
         latent_rise_k,
         film_thickness_um: film,
         max_lewis: c.range("crystallization.max_lewis", cr.max_lewis.unwrap_or(20.0), 1.0, 1e6)?,
+        soret: cr.soret.unwrap_or(false),
         top,
         back,
     })

@@ -60,7 +60,9 @@ pub struct Params {
     pub res: [f32; 4],
     /// Vapour face: (k in model length per model time, air non-solvent activity, 0, 0).
     pub vap: [f32; 4],
-    /// Thermal model (TIPS): (1 = temperature and crystallinity fields are on, 0, 0, 0).
+    /// Thermal model (TIPS): (1 = temperature and crystallinity fields are on,
+    /// 1 = the mass flux is driven by the isothermal potential difference (no
+    /// thermodiffusion; `crystallization.soret = false`), 0, 0).
     pub thermal: [u32; 4],
     /// (chi_a, chi_b in K, 1/Tm0 in 1/K, 1/L in 1/K): chi_ps(T) = chi_a + chi_b / T, and
     /// Flory's depressed melting point 1/Tm = 1/Tm0 + (phi_1 - chi phi_1^2) / L.
@@ -94,6 +96,11 @@ impl Params {
     }
     pub fn is_thermal(&self) -> bool {
         self.thermal[0] != 0
+    }
+    /// Thermal model without thermodiffusion: a temperature difference alone
+    /// drives no mass flux.
+    pub fn isothermal_flux(&self) -> bool {
+        self.thermal[0] != 0 && self.thermal[1] != 0
     }
     pub fn noise_seed(&self) -> u32 {
         self.bc1[2]

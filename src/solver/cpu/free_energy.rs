@@ -148,6 +148,20 @@ pub fn dfc_dp(p: &Params, q: f32, psi: f32, t: f32, chi: f32, shift: f32) -> f32
     p.th_cryst[1] * dwell(psi) + cryst_drive(p, q, t, chi, shift) * interp5(psi)
 }
 
+/// ∂μ/∂T at fixed composition and crystallinity: what a temperature difference
+/// alone adds to the exchange potentials (χ(T) and the crystal drive). Twin of
+/// `dmu_dt` in free_energy.wgsl.
+pub fn dmu_dt(p: &Params, c: [f32; 2], psi: f32, t: f32) -> [f32; 2] {
+    let q = c[0].clamp(0.0, 1.0);
+    let n = c[1].clamp(0.0, 1.0);
+    let s = 1.0 - q - n;
+    let it2 = 1.0 / (t * t);
+    let dchi = -p.th_chi[1] * it2;
+    let d = 1.0 - q;
+    let dcr = interp5(psi) * p.th_cryst[0] * (-p.th_chi[3] * d * d * dchi + it2);
+    [dchi * (s - q) + dcr, -dchi * q]
+}
+
 /// ∂²f_c/∂φ_p².
 pub fn d2fc_dp2(q: f32, psi: f32, chi: f32) -> f32 {
     let q = q.clamp(0.0, 1.0);

@@ -1,6 +1,6 @@
 //! Twin of `shaders/update.wgsl`.
 
-use super::free_energy::{arrest, chol2, face_mobility_harmonic, gel, ln_activity_n, mobility};
+use super::free_energy::{arrest, chol2, dmu_dt, face_mobility_harmonic, gel, ln_activity_n, mobility};
 use super::{coords, neighbor, noise2, CHUNK, RESERVOIR, VAPOR, WALL};
 use crate::solver::params::{MOBILITY_CONSTANT, MODEL_TERNARY};
 use crate::solver::params::{Params, StepInfo};
@@ -11,6 +11,7 @@ use rayon::prelude::*;
 /// crystallinity in `aux` (unread otherwise).
 pub fn update(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], aux: &[[f32; 2]], out: &mut [[f32; 2]]) {
     let thermal = p.is_thermal();
+    let iso = p.isothermal_flux();
     let gel_at = |k: usize| if thermal { gel(p, aux[k][1]) } else { 1.0 };
     let scaled = |m: [f32; 3], k: usize| -> [f32; 3] {
         let g = gel_at(k);
@@ -57,7 +58,15 @@ pub fn update(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], aux: 
                     let m_eff = if mf[0] > 0.0 { (mf[1] - mf[2] * mf[2] / mf[0]).max(0.0) } else { mf[1] };
                     mf = [0.0, m_eff, 0.0];
                 }
-                let dm = [mn[0] - mc[0], mn[1] - mc[1]];
+                let mut dm = [mn[0] - mc[0], mn[1] - mc[1]];
+                if iso && j >= 0 {
+                    // No thermodiffusion (twin of update.wgsl).
+                    let (ac, an) = (aux[i as usize], aux[j as usize]);
+                    let cm = [0.5 * (c[0] + cn[0]), 0.5 * (c[1] + cn[1])];
+                    let g = dmu_dt(p, cm, 0.5 * (ac[1] + an[1]), 0.5 * (ac[0] + an[0]));
+                    let dt = an[0] - ac[0];
+                    dm = [dm[0] - g[0] * dt, dm[1] - g[1] * dt];
+                }
                 div[0] += mf[0] * dm[0] + mf[2] * dm[1];
                 div[1] += mf[2] * dm[0] + mf[1] * dm[1];
                 if s.noise_scale > 0.0 && j >= 0 {
