@@ -28,8 +28,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     var b: vec2<f32>;
     if (thermal_on()) {
         let a = aux[i];
-        let chi = chi_at(a.x);
-        b = bulk_mu_chi(c, chi) + floor_mu(c) + vec2<f32>(dfc_dp(c.x, a.y, a.x, chi, medium_shift(p.z)), 0.0);
+        b = bulk_mu_chi(c, chi_at(a.x), chi_pn_at(a.x)) + floor_mu(c)
+            + vec2<f32>(dfc_dp(c.x, a.y, a.x, chi_tm(c, a.x), medium_shift(p.z)), 0.0);
     } else {
         b = bulk_mu(c);
     }

@@ -11,11 +11,12 @@ fn xlogx(x: f32) -> f32 {
 
 // Bulk free-energy density f(phi) per site, in kT.
 fn f_bulk(c: vec2<f32>) -> f32 {
-    return f_bulk_chi(c, P.chi_ps);
+    return f_bulk_chi(c, P.chi_ps, P.chi_pn);
 }
 
-// The same with a given polymer–solvent chi (the thermal model's chi(T)).
-fn f_bulk_chi(c: vec2<f32>, chi_ps: f32) -> f32 {
+// The same with given polymer–solvent and polymer–non-solvent chi (the thermal
+// model's chi(T); its non-solvent channel carries the cooling medium).
+fn f_bulk_chi(c: vec2<f32>, chi_ps: f32, chi_pn: f32) -> f32 {
     if (P.model == MODEL_DOUBLE_WELL) {
         let a = c.x - P.dw_alpha;
         let b = P.dw_beta - c.x;
@@ -25,15 +26,15 @@ fn f_bulk_chi(c: vec2<f32>, chi_ps: f32) -> f32 {
     let n = c.y;
     let s = 1.0 - p - n;
     return xlogx(p) / P.n_p + xlogx(s) + xlogx(n)
-        + chi_ps * p * s + P.chi_pn * p * n + P.chi_sn * s * n;
+        + chi_ps * p * s + chi_pn * p * n + P.chi_sn * s * n;
 }
 
 // Exchange chemical potentials (df/dphi_p, df/dphi_n) with phi_s = 1 - phi_p - phi_n.
 fn bulk_mu(c: vec2<f32>) -> vec2<f32> {
-    return bulk_mu_chi(c, P.chi_ps);
+    return bulk_mu_chi(c, P.chi_ps, P.chi_pn);
 }
 
-fn bulk_mu_chi(c: vec2<f32>, chi_ps: f32) -> vec2<f32> {
+fn bulk_mu_chi(c: vec2<f32>, chi_ps: f32, chi_pn: f32) -> vec2<f32> {
     if (P.model == MODEL_DOUBLE_WELL) {
         let a = c.x - P.dw_alpha;
         let b = P.dw_beta - c.x;
@@ -43,8 +44,8 @@ fn bulk_mu_chi(c: vec2<f32>, chi_ps: f32) -> vec2<f32> {
     let n = c.y;
     let s = 1.0 - p - n;
     let ls = log(guard(s)) + 1.0;
-    let mp = (log(guard(p)) + 1.0) / P.n_p - ls + chi_ps * (s - p) + (P.chi_pn - P.chi_sn) * n;
-    let mn = (log(guard(n)) + 1.0) - ls + (P.chi_pn - chi_ps) * p + P.chi_sn * (s - n);
+    let mp = (log(guard(p)) + 1.0) / P.n_p - ls + chi_ps * (s - p) + (chi_pn - P.chi_sn) * n;
+    let mn = (log(guard(n)) + 1.0) - ls + (chi_pn - chi_ps) * p + P.chi_sn * (s - n);
     return vec2<f32>(mp, mn);
 }
 
@@ -60,10 +61,10 @@ fn ln_activity_n(c: vec2<f32>) -> f32 {
 
 // Hessian of f as (H_pp, H_nn, H_pn).
 fn hessian(c: vec2<f32>) -> vec3<f32> {
-    return hessian_chi(c, P.chi_ps);
+    return hessian_chi(c, P.chi_ps, P.chi_pn);
 }
 
-fn hessian_chi(c: vec2<f32>, chi_ps: f32) -> vec3<f32> {
+fn hessian_chi(c: vec2<f32>, chi_ps: f32, chi_pn: f32) -> vec3<f32> {
     if (P.model == MODEL_DOUBLE_WELL) {
         let a = c.x - P.dw_alpha;
         let b = P.dw_beta - c.x;
@@ -76,7 +77,7 @@ fn hessian_chi(c: vec2<f32>, chi_ps: f32) -> vec3<f32> {
     return vec3<f32>(
         1.0 / (P.n_p * guard(p)) + is - 2.0 * chi_ps,
         1.0 / guard(n) + is - 2.0 * P.chi_sn,
-        is - chi_ps + P.chi_pn - P.chi_sn,
+        is - chi_ps + chi_pn - P.chi_sn,
     );
 }
 
@@ -106,6 +107,28 @@ fn thermal_on() -> bool {
 // chi_ps(T) = A + B / T.
 fn chi_at(t: f32) -> f32 {
     return P.th_chi.x + P.th_chi.y / t;
+}
+
+// chi of the polymer with the cooling medium carried in the non-solvent channel
+// (cooling.exchange): chi_ps(T) + db / T, db = th_surf.w (0 without exchange).
+fn chi_pn_at(t: f32) -> f32 {
+    return chi_at(t) + P.th_surf.w / t;
+}
+
+// The chi that puts a voxel's medium into Flory's melting point: with
+// phi_1 = 1 - p = s + n, Flory–Huggins gives 1/Tm = 1/Tm0 + (phi_1 -
+// (chi_ps s + chi_pn n) phi_1 + chi_sn s n) / L, i.e. the binary form with
+// chi_eff = ((chi_ps s + chi_pn n) phi_1 - chi_sn s n) / phi_1^2 (= chi_ps at n = 0).
+fn chi_tm(c: vec2<f32>, t: f32) -> f32 {
+    let cps = chi_at(t);
+    let n = clamp(c.y, 0.0, 1.0);
+    if (n <= 0.0) {
+        return cps;
+    }
+    let p = clamp(c.x, 0.0, 1.0);
+    let s = max(1.0 - p - n, 0.0);
+    let d = max(1.0 - p, 1e-6);
+    return ((cps * s + chi_pn_at(t) * n) * d - P.chi_sn * s * n) / (d * d);
 }
 
 // 1/Tm of the polymer at polymer fraction p (Flory's melting-point depression by
@@ -165,9 +188,12 @@ fn dmu_dt(c: vec2<f32>, psi: f32, t: f32) -> vec2<f32> {
     let s = 1.0 - p - n;
     let it2 = 1.0 / (t * t);
     let dchi = -P.th_chi.y * it2;
-    let d = 1.0 - p;
-    let dcr = interp5(psi) * P.th_cryst.x * (-P.th_chi.w * d * d * dchi + it2);
-    return vec2<f32>(dchi * (s - p) + dcr, -dchi * p);
+    let dchi_pn = dchi - P.th_surf.w * it2;
+    let d = max(1.0 - p, 1e-6);
+    // d chi_tm / dT, times -phi_1^2 (Flory's term) plus d(-1/T)/dT.
+    let dchi_tm = (dchi * s + dchi_pn * n) / d;
+    let dcr = interp5(psi) * P.th_cryst.x * (-P.th_chi.w * d * d * dchi_tm + it2);
+    return vec2<f32>(dchi * (s - p) + dchi_pn * n + dcr, (dchi_pn - dchi) * p);
 }
 
 // d^2 f_c / d phi_p^2 (for the stiffness bound).

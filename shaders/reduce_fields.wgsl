@@ -33,6 +33,8 @@ fn voxel_record(i: u32) -> Reduction {
     if (thermal_on()) {
         let a = aux[i];
         let chi = chi_at(a.x);
+        let cpn = chi_pn_at(a.x);
+        let ctm = chi_tm(c, a.x);
         var gpsi = 0.0;
         for (var f = 1u; f < 6u; f = f + 2u) {
             let j = neighbor(p, f);
@@ -44,11 +46,11 @@ fn voxel_record(i: u32) -> Reduction {
         if (!is_finite(a.x) || !is_finite(a.y)) {
             bad = 1.0;
         }
-        let fe = (f_bulk_chi(c, chi) + floor_f(c) + f_cryst(c.x, a.y, a.x, chi, medium_shift(p.z))
+        let fe = (f_bulk_chi(c, chi, cpn) + floor_f(c) + f_cryst(c.x, a.y, a.x, ctm, medium_shift(p.z))
             + 0.5 * P.inv_h2 * (P.kappa_p * g2.x + P.kappa_n * g2.y + P.th_cryst.z * gpsi)) * P.cell_volume;
         let m = mobility(c) * gel(a.y);
-        var h = hessian_chi(c, chi) + floor_h(c);
-        h.x = h.x + d2fc_dp2(c.x, a.y, chi);
+        var h = hessian_chi(c, chi, cpn) + floor_h(c);
+        h.x = h.x + d2fc_dp2(c.x, a.y, ctm);
         r.a = vec4<f32>(c.x, c.y, fe, bad);
         r.b = vec4<f32>(max_eig_product(m, h), max_eig_sym(m), c.x, c.y);
         r.c = vec4<f32>(a.x, clamp(c.x, 0.0, 1.0) * a.y, a.y, 0.0);

@@ -48,7 +48,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         }
         // Other walls: insulated, and zero normal gradient of psi.
     }
-    let chi = chi_at(t);
+    let chi = chi_tm(phi[i], t);
     let shift = medium_shift(pos.z);
     let rate = P.th_cryst.w * (P.th_cryst.z * lap_psi * P.inv_h2 - dfc_dpsi(p, psi, t, chi, shift));
     var psi_new = clamp(psi + S.dt * rate, 0.0, 1.0);

@@ -59,6 +59,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         if (j >= 0 && harmonic) {
             let g = 0.5 * (arrest(clamp(c.x, 0.0, 1.0)) * g_c + arrest(clamp(cn.x, 0.0, 1.0)) * g_n);
             mf = face_mobility_harmonic(c, cn, g);
+        } else if (j == RESERVOIR && thermal) {
+            // A cooling medium (cooling.exchange): the matrix at the mean composition
+            // of the face. The mean of both matrices would vanish here, as the film
+            // starts without medium and the pure medium has no interdiffusion.
+            mf = mobility(0.5 * (c + cn)) * g_c;
         } else {
             mf = 0.5 * (m_c + mobility(cn) * g_n);
         }

@@ -289,6 +289,37 @@ fn gpu_and_cpu_agree_on_a_tips_run() {
     assert!((rc.sum_crystal - rg.sum_crystal).abs() < 1e-3 * rc.sum_crystal.max(1.0));
 }
 
+/// The medium-exchange path (cooling.exchange: a reservoir face in the thermal
+/// model, χ_pn(T) and Flory's melting point with the medium) on the GPU against
+/// the CPU twin, and what it does: the medium enters, the polymer stays.
+#[test]
+fn gpu_and_cpu_agree_with_medium_exchange() {
+    let cfg = small_tips(16, 150.0, &["cooling.medium=DTDP", "cooling.exchange=true"]);
+    let p = cfg.params(&cfg.stages[0]);
+    assert_eq!(p.bc_code(4), 2, "the top face is a reservoir of the medium");
+    assert_eq!(p.bc_code(5), 1, "the insulated back passes no mass");
+    assert!(p.th_surf[3] > 0.0 && p.chi_sn > 0.0, "DTDP is a poorer liquid for PVDF than DEP: Δb {}", p.th_surf[3]);
+    let (mut cpu, dt) = common::start(&cfg, common::cpu_backend(&p), 0.5);
+    let (mut gpu, _) = common::start(&cfg, common::gpu_backend(&p), 0.5);
+    let m0 = cpu.reduce();
+    let steps = common::steps(&p, 0, 400, dt);
+    cpu.advance(&steps);
+    gpu.advance(&steps);
+    let (pc, pg) = (cpu.download(), gpu.download());
+    let d = pc.iter().zip(&pg).map(|(a, b)| (a[0] - b[0]).abs().max((a[1] - b[1]).abs())).fold(0.0f32, f32::max);
+    let (rc, rg) = (cpu.reduce(), gpu.reduce());
+    let top: f64 = pc[..256].iter().map(|c| c[1] as f64).sum::<f64>() / 256.0;
+    let deep: f64 = pc[256 * 8..256 * 9].iter().map(|c| c[1] as f64).sum::<f64>() / 256.0;
+    eprintln!(
+        "exchange: GPU vs CPU max |Δφ| {d:.2e}; medium taken up {:.4e} (GPU {:.4e}); φ_n top layer {top:.4}, 9th layer {deep:.2e}; polymer {:.6e} → {:.6e}",
+        rc.sum_n, rg.sum_n, m0.sum_p, rc.sum_p
+    );
+    assert!(d < 1e-4, "{d}");
+    assert!(rc.sum_n > 0.0 && (rc.sum_n - rg.sum_n).abs() < 1e-3 * rc.sum_n);
+    assert!(top > 10.0 * deep.max(1e-9), "the medium enters from the top: {top} vs {deep}");
+    assert!((rc.sum_p - m0.sum_p).abs() < 1e-5 * m0.sum_p, "the polymer stays: {} vs {}", rc.sum_p, m0.sum_p);
+}
+
 /// Seed 002's mechanism in small (16³ columns of the reduced Ts-sweep scene):
 /// dissolved at 130 °C the many residual crystals gel the solution before it
 /// demixes; dissolved at 160 °C (almost no residual crystals) it demixes first.

@@ -218,6 +218,23 @@ impl<'a> Driver<'a> {
                 th.top.melting_point_change_k,
                 th.back.medium
             );
+            match &th.exchange {
+                Some(x) => log::info!(
+                    "thermal model: {} exchanges with the diluent through the {} face(s): χ_pn = χ_ps(T) {:+.0} K / T ({:.3} at the medium temperature), χ_sn = {:.3}, bath φ_n = {}",
+                    x.medium,
+                    match (x.top, x.back) {
+                        (true, true) => "top and back",
+                        (true, false) => "top",
+                        _ => "back",
+                    },
+                    x.delta_b_k,
+                    x.chi_pn_at_medium,
+                    x.chi_sn,
+                    x.bath[1]
+                ),
+                None => log::info!("thermal model: the faces pass no mass (cooling.exchange = false)"),
+            }
+            log::info!("thermal model: thermodiffusion {}", if th.soret { "on (crystallization.soret = true)" } else { "off: the mass flux follows the isothermal potential difference" });
         }
         Ok(Self {
             cfg,

@@ -408,11 +408,16 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         only("bath", s.bath.is_some(), "immersion")?;
         only("bath_temperature_c", s.bath_temperature_c.is_some(), "immersion")?;
         let b = &s.boundary;
+        // A cooling stage whose medium exchanges with the film (cooling.exchange)
+        // makes the faces that medium touches reservoirs of it.
+        let exchange = if kind == "cooling" { thermal.as_ref().and_then(|t| t.exchange.as_ref()) } else { None };
         let top_default = match kind {
             "vapor" => "vapor",
             "immersion" => "reservoir",
+            _ if exchange.is_some_and(|x| x.top) => "reservoir",
             _ => "no_flux",
         };
+        let back_default = if exchange.is_some_and(|x| x.back) { "reservoir" } else { "no_flux" };
         let pick = |face: Option<&String>, axis: Option<&String>, default: &str| face.or(axis).cloned().unwrap_or_else(|| default.to_string());
         let names = [
             pick(b.x_min.as_ref(), b.x.as_ref(), "periodic"),
@@ -420,7 +425,7 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
             pick(b.y_min.as_ref(), b.y.as_ref(), "periodic"),
             pick(b.y_max.as_ref(), b.y.as_ref(), "periodic"),
             pick(b.z_min.as_ref(), None, top_default),
-            pick(b.z_max.as_ref(), None, "no_flux"),
+            pick(b.z_max.as_ref(), None, back_default),
         ];
         let mut boundary = [Bc::Periodic; 6];
         for f in 0..6 {
@@ -465,6 +470,7 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
                 Some([p, n])
             }
             (None, true) if bath.is_some() => bath,
+            (None, true) if exchange.is_some() => exchange.map(|x| x.bath),
             (None, true) => return Err(v.bad(&key("reservoir"), "(missing)", "a stage with a \"reservoir\" face needs reservoir = { phi_p = .., phi_n = .. }")),
             (None, false) => None,
         };
@@ -655,11 +661,31 @@ impl Config {
                 p.th_face = [mu.beta_top as f32, (th.top.temperature_c + k) as f32, mu.beta_back as f32, (th.back.temperature_c + k) as f32];
                 p.th_surf[0] = th.top.inv_tm_shift_per_k as f32;
                 p.th_surf[1] = th.back.inv_tm_shift_per_k as f32;
+                if let Some(x) = &th.exchange {
+                    // The medium in the film carries its own melting-point change
+                    // through the composition; no fixed shift on exchanging faces.
+                    if x.top {
+                        p.th_surf[0] = 0.0;
+                    }
+                    if x.back {
+                        p.th_surf[1] = 0.0;
+                    }
+                    p.th_surf[3] = x.delta_b_k as f32;
+                    p.chi_sn = x.chi_sn as f32;
+                }
             }
         }
         if let Some([rp, rn]) = stage.reservoir {
             let c = [rp as f32, rn as f32];
-            let mu = crate::solver::cpu::free_energy::bulk_mu(&p, c);
+            let mu = match &self.thermal {
+                Some(th) if stage.kind == "cooling" => {
+                    // The bath at the medium temperature.
+                    let tk = (th.top.temperature_c + super::tips::KELVIN) as f32;
+                    let fe = crate::solver::cpu::free_energy::chi_at(&p, tk);
+                    crate::solver::cpu::free_energy::bulk_mu_chi(&p, c, fe, crate::solver::cpu::free_energy::chi_pn_at(&p, tk))
+                }
+                _ => crate::solver::cpu::free_energy::bulk_mu(&p, c),
+            };
             p.res = [c[0], c[1], mu[0], mu[1]];
         }
         p

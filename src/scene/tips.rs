@@ -57,6 +57,32 @@ pub struct RawCooling {
     /// Thickness of the cast film whose heat the faces remove, µm (default:
     /// the simulated column).
     pub film_thickness_um: Option<f64>,
+    /// Let the liquid medium exchange with the film's diluent through the faces
+    /// it touches (default false): the medium enters in the non-solvent channel
+    /// with its own χ, the diluent leaves, the polymer stays (docs/model.md §7).
+    pub exchange: Option<bool>,
+    /// Diluent already in the bath, volume fraction (default 0.01).
+    pub bath_diluent_fraction: Option<f64>,
+}
+
+/// Diluent/medium exchange at the faces a liquid medium touches (`cooling.exchange`).
+#[derive(Clone, Debug, Serialize)]
+pub struct MediumExchange {
+    pub medium: String,
+    /// Exchange through the top face and through the back face.
+    pub top: bool,
+    pub back: bool,
+    /// χ of the polymer with the medium, per diluent-sized lattice site:
+    /// χ_ps(T) + delta_b_k / T (the fitted diluent χ plus the difference of the
+    /// materials file's estimates for the medium and the diluent).
+    pub delta_b_k: f64,
+    /// χ_pn at the medium temperature (for the record).
+    pub chi_pn_at_medium: f64,
+    /// χ of the diluent with the medium per diluent site, from Hansen solubility
+    /// parameters at the medium temperature: V₁ Ra² / (4 R T).
+    pub chi_sn: f64,
+    /// Bath composition (φ_p, φ_n): medium with a little diluent.
+    pub bath: [f64; 2],
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -157,6 +183,8 @@ pub struct Thermal {
     pub max_lewis: f64,
     /// Thermodiffusion through χ(T) on (true) or taken out of the mass flux.
     pub soret: bool,
+    /// Medium/diluent exchange at the faces (None: the faces pass no mass).
+    pub exchange: Option<MediumExchange>,
     pub top: FaceCooling,
     pub back: FaceCooling,
 }
@@ -389,6 +417,44 @@ pub(super) fn resolve(
         Some(b) => b.to_string(),
     };
     let back = face(&c, &m, "cooling.back", &back_name, tmed, cool.back_heat_transfer_w_m2_k.or(cool.heat_transfer_w_m2_k), &fusion)?;
+    let exchange = if cool.exchange.unwrap_or(false) {
+        let liquid = |f: &FaceCooling| f.chi_medium.is_some();
+        let (top_x, back_x) = (liquid(&top), liquid(&back) && back.medium == top.medium);
+        if liquid(&back) && back.medium != top.medium && liquid(&top) {
+            return Err(c.bad("cooling.exchange", "true", &format!("exchange needs one liquid medium; the faces touch {} and {}", top.medium, back.medium)));
+        }
+        let medium = if top_x { top.medium.clone() } else { back.medium.clone() };
+        if !top_x && !liquid(&back) {
+            return Err(c.bad("cooling.exchange", "true", &format!("needs a liquid medium on a face; the faces touch {} and {}", top.medium, back.medium)));
+        }
+        let me = entry(&m, &medium).expect("a liquid face medium is in the materials file");
+        let vm = num(me, "molar_volume_cm3_mol").expect("checked by face()");
+        let (am, bm) = chi_pair(&m, &polymer, &medium).expect("checked by face()");
+        let (ad, bd) = (ma, mb);
+        let tk = tmed + KELVIN;
+        // Per diluent-sized site: χ scales with the site volume.
+        let r = v1 / vm;
+        let delta_b_k = (bm * r - bd) + (am * r - ad) * tk;
+        let hsp = |e: &toml::Table, name: &str| -> Result<[f64; 3], SceneError> {
+            let g = |k: &str| num(e, k).ok_or_else(|| c.bad("cooling.exchange", "true", &format!("{name} has no {k} in data/materials.toml (Hansen parameters give the diluent–medium χ)")));
+            Ok([g("hsp_d")?, g("hsp_p")?, g("hsp_h")?])
+        };
+        let (hd, hm) = (hsp(de, &dis.diluent)?, hsp(me, &medium)?);
+        let ra2 = 4.0 * (hd[0] - hm[0]).powi(2) + (hd[1] - hm[1]).powi(2) + (hd[2] - hm[2]).powi(2);
+        let chi_sn = if medium == dis.diluent { 0.0 } else { v1 * ra2 / (4.0 * R * tk) };
+        let xb = c.range("cooling.bath_diluent_fraction", cool.bath_diluent_fraction.unwrap_or(0.01), 1e-4, 0.5)?;
+        Some(MediumExchange {
+            medium,
+            top: top_x,
+            back: back_x || (!top_x && liquid(&back)),
+            delta_b_k,
+            chi_pn_at_medium: chi_a + chi_b / tk + delta_b_k / tk,
+            chi_sn,
+            bath: [0.0, 1.0 - xb],
+        })
+    } else {
+        None
+    };
     let film = match cool.film_thickness_um {
         Some(f) => c.range("cooling.film_thickness_um", f, column_um, 1e6)?,
         None => column_um,
@@ -425,6 +491,7 @@ pub(super) fn resolve(
         film_thickness_um: film,
         max_lewis: c.range("crystallization.max_lewis", cr.max_lewis.unwrap_or(20.0), 1.0, 1e6)?,
         soret: cr.soret.unwrap_or(false),
+        exchange,
         top,
         back,
     })

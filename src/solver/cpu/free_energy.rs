@@ -15,11 +15,12 @@ fn xlogx(p: &Params, x: f32) -> f32 {
 
 /// Bulk free-energy density per site, in kT.
 pub fn f_bulk(p: &Params, c: [f32; 2]) -> f32 {
-    f_bulk_chi(p, c, p.chi_ps)
+    f_bulk_chi(p, c, p.chi_ps, p.chi_pn)
 }
 
-/// The same with a given polymer–solvent χ (the thermal model's χ(T)).
-pub fn f_bulk_chi(p: &Params, c: [f32; 2], chi_ps: f32) -> f32 {
+/// The same with given polymer–solvent and polymer–non-solvent χ (the thermal
+/// model's χ(T); its non-solvent channel carries the cooling medium).
+pub fn f_bulk_chi(p: &Params, c: [f32; 2], chi_ps: f32, chi_pn: f32) -> f32 {
     if p.model == MODEL_DOUBLE_WELL {
         let a = c[0] - p.dw_alpha;
         let b = p.dw_beta - c[0];
@@ -27,15 +28,15 @@ pub fn f_bulk_chi(p: &Params, c: [f32; 2], chi_ps: f32) -> f32 {
     }
     let (pp, n) = (c[0], c[1]);
     let s = 1.0 - pp - n;
-    xlogx(p, pp) / p.n_p + xlogx(p, s) + xlogx(p, n) + chi_ps * pp * s + p.chi_pn * pp * n + p.chi_sn * s * n
+    xlogx(p, pp) / p.n_p + xlogx(p, s) + xlogx(p, n) + chi_ps * pp * s + chi_pn * pp * n + p.chi_sn * s * n
 }
 
 /// Exchange chemical potentials (df/dphi_p, df/dphi_n).
 pub fn bulk_mu(p: &Params, c: [f32; 2]) -> [f32; 2] {
-    bulk_mu_chi(p, c, p.chi_ps)
+    bulk_mu_chi(p, c, p.chi_ps, p.chi_pn)
 }
 
-pub fn bulk_mu_chi(p: &Params, c: [f32; 2], chi_ps: f32) -> [f32; 2] {
+pub fn bulk_mu_chi(p: &Params, c: [f32; 2], chi_ps: f32, chi_pn: f32) -> [f32; 2] {
     if p.model == MODEL_DOUBLE_WELL {
         let a = c[0] - p.dw_alpha;
         let b = p.dw_beta - c[0];
@@ -44,8 +45,8 @@ pub fn bulk_mu_chi(p: &Params, c: [f32; 2], chi_ps: f32) -> [f32; 2] {
     let (pp, n) = (c[0], c[1]);
     let s = 1.0 - pp - n;
     let ls = guard(p, s).ln() + 1.0;
-    let mp = (guard(p, pp).ln() + 1.0) / p.n_p - ls + chi_ps * (s - pp) + (p.chi_pn - p.chi_sn) * n;
-    let mn = (guard(p, n).ln() + 1.0) - ls + (p.chi_pn - chi_ps) * pp + p.chi_sn * (s - n);
+    let mp = (guard(p, pp).ln() + 1.0) / p.n_p - ls + chi_ps * (s - pp) + (chi_pn - p.chi_sn) * n;
+    let mn = (guard(p, n).ln() + 1.0) - ls + (chi_pn - chi_ps) * pp + p.chi_sn * (s - n);
     [mp, mn]
 }
 
@@ -67,10 +68,10 @@ pub fn ln_activity_s(p: &Params, c: [f32; 2]) -> f32 {
 
 /// Hessian of f as (H_pp, H_nn, H_pn).
 pub fn hessian(p: &Params, c: [f32; 2]) -> [f32; 3] {
-    hessian_chi(p, c, p.chi_ps)
+    hessian_chi(p, c, p.chi_ps, p.chi_pn)
 }
 
-pub fn hessian_chi(p: &Params, c: [f32; 2], chi_ps: f32) -> [f32; 3] {
+pub fn hessian_chi(p: &Params, c: [f32; 2], chi_ps: f32, chi_pn: f32) -> [f32; 3] {
     if p.model == MODEL_DOUBLE_WELL {
         let a = c[0] - p.dw_alpha;
         let b = p.dw_beta - c[0];
@@ -82,7 +83,7 @@ pub fn hessian_chi(p: &Params, c: [f32; 2], chi_ps: f32) -> [f32; 3] {
     [
         1.0 / (p.n_p * guard(p, pp)) + is - 2.0 * chi_ps,
         1.0 / guard(p, n) + is - 2.0 * p.chi_sn,
-        is - chi_ps + p.chi_pn - p.chi_sn,
+        is - chi_ps + chi_pn - p.chi_sn,
     ]
 }
 
@@ -107,6 +108,26 @@ pub fn soft_step(x: f32, centre: f32, width: f32, factor: f32) -> f32 {
 /// χ_ps(T) = A + B / T.
 pub fn chi_at(p: &Params, t: f32) -> f32 {
     p.th_chi[0] + p.th_chi[1] / t
+}
+
+/// χ of the polymer with the cooling medium in the non-solvent channel:
+/// χ_ps(T) + Δb/T (Δb = th_surf[3]; 0 without `cooling.exchange`).
+pub fn chi_pn_at(p: &Params, t: f32) -> f32 {
+    chi_at(p, t) + p.th_surf[3] / t
+}
+
+/// The χ that puts a voxel's medium into Flory's melting point (twin of
+/// `chi_tm` in free_energy.wgsl): χ_ps at φ_n = 0.
+pub fn chi_tm(p: &Params, c: [f32; 2], t: f32) -> f32 {
+    let cps = chi_at(p, t);
+    let n = c[1].clamp(0.0, 1.0);
+    if n <= 0.0 {
+        return cps;
+    }
+    let q = c[0].clamp(0.0, 1.0);
+    let s = (1.0 - q - n).max(0.0);
+    let d = (1.0 - q).max(1e-6);
+    ((cps * s + chi_pn_at(p, t) * n) * d - p.chi_sn * s * n) / (d * d)
 }
 
 /// 1/Tm at polymer fraction `q` (Flory), plus the cooling medium's shift.
@@ -157,9 +178,11 @@ pub fn dmu_dt(p: &Params, c: [f32; 2], psi: f32, t: f32) -> [f32; 2] {
     let s = 1.0 - q - n;
     let it2 = 1.0 / (t * t);
     let dchi = -p.th_chi[1] * it2;
-    let d = 1.0 - q;
-    let dcr = interp5(psi) * p.th_cryst[0] * (-p.th_chi[3] * d * d * dchi + it2);
-    [dchi * (s - q) + dcr, -dchi * q]
+    let dchi_pn = dchi - p.th_surf[3] * it2;
+    let d = (1.0 - q).max(1e-6);
+    let dchi_tm = (dchi * s + dchi_pn * n) / d;
+    let dcr = interp5(psi) * p.th_cryst[0] * (-p.th_chi[3] * d * d * dchi_tm + it2);
+    [dchi * (s - q) + dchi_pn * n + dcr, (dchi_pn - dchi) * q]
 }
 
 /// ∂²f_c/∂φ_p².

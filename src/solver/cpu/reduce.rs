@@ -3,7 +3,7 @@
 //! The CPU sums in f64 (the GPU uses f32 tree sums with a compensated final
 //! pass); the per-voxel records are the same.
 
-use super::free_energy::{chi_at, d2fc_dp2, f_bulk, f_bulk_chi, f_cryst, floor_f, floor_h, gel, hessian, hessian_chi, max_eig_product, max_eig_sym, medium_shift, mobility};
+use super::free_energy::{chi_at, chi_pn_at, chi_tm, d2fc_dp2, f_bulk, f_bulk_chi, f_cryst, floor_f, floor_h, gel, hessian, hessian_chi, max_eig_product, max_eig_sym, medium_shift, mobility};
 use super::{coords, neighbor, CHUNK};
 use crate::solver::params::{Params, Reduction};
 use rayon::prelude::*;
@@ -29,6 +29,8 @@ pub fn voxel_record(p: &Params, phi: &[[f32; 2]], aux: &[[f32; 2]], i: u32) -> R
     if p.is_thermal() {
         let [t, psi] = aux[i as usize];
         let chi = chi_at(p, t);
+        let cpn = chi_pn_at(p, t);
+        let ctm = chi_tm(p, c, t);
         let mut gpsi = 0.0f32;
         for f in [1, 3, 5] {
             let j = neighbor(p, pos, f);
@@ -38,18 +40,18 @@ pub fn voxel_record(p: &Params, phi: &[[f32; 2]], aux: &[[f32; 2]], i: u32) -> R
             }
         }
         bad |= !finite(t) || !finite(psi);
-        let fe = (f_bulk_chi(p, c, chi)
+        let fe = (f_bulk_chi(p, c, chi, cpn)
             + floor_f(c)
-            + f_cryst(p, c[0], psi, t, chi, medium_shift(p, pos[2]))
+            + f_cryst(p, c[0], psi, t, ctm, medium_shift(p, pos[2]))
             + 0.5 * p.inv_h2 * (p.kappa_p * g2[0] + p.kappa_n * g2[1] + p.th_cryst[2] * gpsi))
             * p.cell_volume;
         let g = gel(p, psi);
         let m0 = mobility(p, c);
         let m = [m0[0] * g, m0[1] * g, m0[2] * g];
-        let mut h = hessian_chi(p, c, chi);
+        let mut h = hessian_chi(p, c, chi, cpn);
         let fh = floor_h(c);
         h = [h[0] + fh[0], h[1] + fh[1], h[2] + fh[2]];
-        h[0] += d2fc_dp2(c[0], psi, chi);
+        h[0] += d2fc_dp2(c[0], psi, ctm);
         return Reduction {
             a: [c[0], c[1], fe, if bad { 1.0 } else { 0.0 }],
             b: [max_eig_product(m, h), max_eig_sym(m), c[0], c[1]],

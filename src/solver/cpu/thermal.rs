@@ -1,7 +1,7 @@
 //! Twin of `shaders/thermal.wgsl`: one step of the temperature and
 //! crystallinity fields of the thermal (TIPS) model, with nucleation.
 
-use super::free_energy::{chi_at, dfc_dpsi, inv_tm, medium_shift};
+use super::free_energy::{chi_tm, dfc_dpsi, inv_tm, medium_shift};
 use super::{coords, neighbor, pcg, CHUNK};
 use crate::solver::params::{Params, StepInfo};
 use rayon::prelude::*;
@@ -36,7 +36,7 @@ pub fn thermal(p: &Params, s: &StepInfo, phi: &[[f32; 2]], aux: &[[f32; 2]], out
                     lap_t += p.th_face[2] * (p.th_face[3] - t);
                 }
             }
-            let chi = chi_at(p, t);
+            let chi = chi_tm(p, phi[i as usize], t);
             let shift = medium_shift(p, pos[2]);
             let rate = p.th_cryst[3] * (p.th_cryst[2] * lap_psi * p.inv_h2 - dfc_dpsi(p, q, psi, t, chi, shift));
             let mut psi_new = (psi + s.dt * rate).clamp(0.0, 1.0);

@@ -48,6 +48,9 @@ pub fn update(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], aux: 
                 let mut mf = if harmonic && j >= 0 {
                     let g = 0.5 * (arrest(p, c[0].clamp(0.0, 1.0)) * gel_at(i as usize) + arrest(p, cn[0].clamp(0.0, 1.0)) * gel_at(j as usize));
                     face_mobility_harmonic(p, c, cn, g)
+                } else if j == RESERVOIR && thermal {
+                    // A cooling medium: the matrix at the mean composition of the face.
+                    scaled(mobility(p, [0.5 * (c[0] + cn[0]), 0.5 * (c[1] + cn[1])]), i as usize)
                 } else {
                     let m_n = if j >= 0 { scaled(mobility(p, cn), j as usize) } else { mobility(p, cn) };
                     [0.5 * (m_c[0] + m_n[0]), 0.5 * (m_c[1] + m_n[1]), 0.5 * (m_c[2] + m_n[2])]
