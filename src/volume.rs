@@ -86,6 +86,14 @@ impl<T: Copy> Volume<T> {
         self.data[i] = v;
     }
 
+    /// The volume without its first `k` z layers (e.g. an explicit bath slab
+    /// above the film); `k` must leave at least one layer.
+    pub fn without_top(&self, k: usize) -> Volume<T> {
+        assert!(k < self.shape[0], "cannot drop {k} of {} layers", self.shape[0]);
+        let layer = self.shape[1] * self.shape[2];
+        Volume { data: self.data[k * layer..].to_vec(), shape: [self.shape[0] - k, self.shape[1], self.shape[2]], voxel_um: self.voxel_um }
+    }
+
     /// Applies `f` to every sample, keeping shape and voxel size.
     pub fn map<U: Copy>(&self, f: impl Fn(T) -> U) -> Volume<U> {
         Volume { data: self.data.iter().map(|&v| f(v)).collect(), shape: self.shape, voxel_um: self.voxel_um }

@@ -96,7 +96,17 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
             .and_then(|v| v.as_bool())
             .unwrap_or(false)
     });
-    let seg = segment(&loaded.volume, args.threshold, args.pore_value);
+    // A run with an explicit bath slab: measure the film below it.
+    let film_top = loaded.meta.pointer("/run/film_top_layer").and_then(|v| v.as_u64()).unwrap_or(0) as usize;
+    let film;
+    let volume = if film_top > 0 && film_top < loaded.volume.nz() {
+        log::info!("{}: dropping the top {film_top} layers (the run's bath slab)", args.volume.display());
+        film = loaded.volume.without_top(film_top);
+        &film
+    } else {
+        &loaded.volume
+    };
+    let seg = segment(volume, args.threshold, args.pore_value);
     log::info!("{}: {}", args.volume.display(), seg.how);
     let opts = AnalysisOptions { periodic_xy, polymer_density_g_cm3: args.density, skeleton: !args.no_skeleton, ..Default::default() };
     let lab = if args.no_lab {

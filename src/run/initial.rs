@@ -11,6 +11,17 @@ fn unit(seed: u64, i: u32, field: u32) -> f32 {
 
 /// The initial (phi_p, phi_n) of every voxel.
 pub fn initial_fields(cfg: &Config) -> Vec<[f32; 2]> {
+    let mut out = film_fields(cfg);
+    if let Some(slab) = &cfg.bath_slab {
+        let layer = cfg.grid.nx * cfg.grid.ny;
+        for v in &mut out[..slab.layers * layer] {
+            *v = [slab.phi[0] as f32, slab.phi[1] as f32];
+        }
+    }
+    out
+}
+
+fn film_fields(cfg: &Config) -> Vec<[f32; 2]> {
     let g = &cfg.grid;
     let n = g.voxels();
     match cfg.initial {
@@ -46,5 +57,12 @@ pub fn initial_fields(cfg: &Config) -> Vec<[f32; 2]> {
 pub fn initial_aux(cfg: &Config) -> Option<Vec<[f32; 2]>> {
     let th = cfg.thermal.as_ref()?;
     let t = (th.dissolution_temperature_c + crate::scene::tips::KELVIN) as f32;
-    Some(vec![[t, 0.0]; cfg.grid.voxels()])
+    let mut aux = vec![[t, 0.0]; cfg.grid.voxels()];
+    if let Some(slab) = &cfg.bath_slab {
+        let tb = (slab.temperature_c.unwrap_or(th.dissolution_temperature_c) + crate::scene::tips::KELVIN) as f32;
+        for a in &mut aux[..slab.layers * cfg.grid.nx * cfg.grid.ny] {
+            *a = [tb, 0.0];
+        }
+    }
+    Some(aux)
 }

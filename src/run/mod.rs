@@ -420,6 +420,7 @@ impl<'a> Driver<'a> {
             "compute_time_s": self.state.compute_s,
             "voxels": self.cfg.grid.voxels(),
             "voxel_um": self.cfg.grid.voxel_um,
+            "film_top_layer": self.cfg.bath_slab.as_ref().map_or(0, |b| b.layers),
             "periodic_xy": self.cfg.stages.last().is_some_and(|s| s.boundary[..4].iter().all(|b| *b == crate::scene::Bc::Periodic)),
             "voxel_updates_per_s": vups,
             "final_fields": self.final_fields,
@@ -584,6 +585,16 @@ impl<'a> Driver<'a> {
 /// same as `phasecast analyze DIR`.
 fn analysis_hook(cfg: &Config, dir: &Path, phi_p: &Volume<f32>) -> Result<()> {
     use crate::analysis::{self, AnalysisOptions, PoreValue};
+    // An explicit bath slab is not membrane: measure the film below it.
+    let film;
+    let phi_p = match &cfg.bath_slab {
+        Some(b) => {
+            log::info!("analysis: the top {} layers were bath (initial.bath_layers); measuring the film below", b.layers);
+            film = phi_p.without_top(b.layers);
+            &film
+        }
+        None => phi_p,
+    };
     let seg = analysis::segment(phi_p, cfg.analysis.threshold.map(|t| t as f32), PoreValue::Low);
     log::info!("analysis: {}", seg.how);
     let periodic_xy = cfg.stages.last().is_some_and(|s| s.boundary[..4].iter().all(|b| *b == crate::scene::Bc::Periodic));

@@ -98,6 +98,9 @@ pub struct RawInitial {
     /// Amplitude of the uniform random perturbation of the initial fields.
     pub noise: Option<f64>,
     pub seed: Option<i64>,
+    /// Explicit bath slab: this many top z layers start as the first stage's
+    /// bath (its reservoir composition) above the film; analysis drops them.
+    pub bath_layers: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]

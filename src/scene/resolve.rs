@@ -162,9 +162,20 @@ pub struct Config {
     pub recipe: Option<super::recipe::Recipe>,
     /// The thermal (TIPS) model, when the scene has [crystallization].
     pub thermal: Option<super::tips::Thermal>,
+    /// Explicit bath slab above the film (`initial.bath_layers`).
+    pub bath_slab: Option<BathSlab>,
     /// The scene as given, with overrides applied (written to the run folder).
     #[serde(skip)]
     pub raw_table: toml::Table,
+}
+
+/// The top `layers` z layers start as bath of composition `phi` (φ_p, φ_n) at
+/// `temperature_c` (thermal model: the medium's); the film lies below them.
+#[derive(Clone, Debug, Serialize)]
+pub struct BathSlab {
+    pub layers: usize,
+    pub phi: [f64; 2],
+    pub temperature_c: Option<f64>,
 }
 
 pub const FACE_KEYS: [&str; 6] = ["x_min", "x_max", "y_min", "y_max", "z_min", "z_max"];
@@ -499,6 +510,21 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         return Err(v.bad("stages.0.duration_s", 0, "the only stage is a 0 s vapour stage: add an immersion or anneal stage"));
     }
 
+    let bath_slab = match raw.initial.bath_layers {
+        None | Some(0) => None,
+        Some(k) => {
+            if k < 0 || k as usize >= grid.nz.saturating_sub(1) {
+                return Err(v.bad("initial.bath_layers", k, &format!("must be from 0 to {} (the film needs layers below the slab)", grid.nz.saturating_sub(2))));
+            }
+            let first = &stages[0];
+            let phi = match (first.boundary[4], first.reservoir) {
+                (Bc::Reservoir, Some(r)) => r,
+                _ => return Err(v.bad("initial.bath_layers", k, "an explicit bath slab needs a first stage whose top face (z_min) is a bath: an immersion stage, or a cooling stage with cooling.exchange = true")),
+            };
+            let temperature_c = thermal.as_ref().map(|t| t.top.temperature_c);
+            Some(BathSlab { layers: k as usize, phi, temperature_c })
+        }
+    };
     let o = &raw.outputs;
     let allowed_fields: &[&str] = if thermal.is_some() {
         &["phi_p", "phi_n", "temperature_c", "crystallinity"]
@@ -549,6 +575,7 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         analysis,
         recipe,
         thermal,
+        bath_slab,
         raw_table: table,
     })
 }
