@@ -331,7 +331,10 @@ fn face(c: &Ctx, m: &toml::Table, key: &str, medium: &str, temperature_c: f64, h
     };
     let (uptake, shift, dtm) = match (chi, v1) {
         (Some(chi), Some(v1)) => {
-            let u = swelling_uptake(chi, uptake_cap);
+            // A measured uptake of the medium by the polymer, where the materials
+            // file has one, beats the swelling-equilibrium estimate from χ.
+            let measured = entry(&m, medium).and_then(|e| num(e, &format!("uptake_in_{polymer}_volume_fraction")));
+            let u = measured.unwrap_or_else(|| swelling_uptake(chi, uptake_cap)).min(uptake_cap);
             let shift = R / dhu * vu / v1 * (u - chi * u * u);
             (u, shift, 1.0 / (1.0 / tm0_k + shift) - tm0_k)
         }
