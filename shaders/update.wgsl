@@ -20,8 +20,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let thermal = thermal_on();
     var m_c = mobility(c);
     var g_c = 1.0;
+    var ac = vec2<f32>(0.0, 0.0);
     if (thermal) {
-        g_c = gel(aux[i].y);
+        ac = aux[i];
+        g_c = gel(ac.y);
         m_c = m_c * g_c;
     }
     let harmonic = P.bc1.w == 1u && P.model == MODEL_TERNARY && P.mobility_model != MOBILITY_CONSTANT;
@@ -82,7 +84,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             // No thermodiffusion: take out what the temperature difference alone
             // adds, evaluated at the face (antisymmetric, so mass is conserved).
             let an = aux[u32(j)];
-            let ac = aux[i];
             dm = dm - dmu_dt(0.5 * (c + cn), 0.5 * (ac.y + an.y), 0.5 * (ac.x + an.x)) * (an.x - ac.x);
         }
         div = div + vec2<f32>(mf.x * dm.x + mf.z * dm.y, mf.z * dm.x + mf.y * dm.y);
