@@ -25,41 +25,18 @@ fn small(c: &mut Criterion) {
     let v = membrane(64, 3.0);
     let mut g = c.benchmark_group("analysis_64");
     g.sample_size(10);
-    g.bench_function("edt", |b| {
-        b.iter(|| analysis::distance::edt(&v, PORE, true))
-    });
-    g.bench_function("local_thickness", |b| {
-        b.iter(|| analysis::thickness::local_thickness(&v, PORE, true))
-    });
-    g.bench_function("skeleton", |b| {
-        b.iter(|| analysis::skeleton::skeletonize(&v, PORE, true))
-    });
-    g.bench_function("surface", |b| {
-        b.iter(|| analysis::surface::interface_area(&v, PORE, true))
-    });
-    g.bench_function("analyze", |b| {
-        b.iter(|| {
-            analysis::analyze(
-                &v,
-                &AnalysisOptions {
-                    periodic_xy: true,
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-        })
-    });
+    g.bench_function("edt", |b| b.iter(|| analysis::distance::edt(&v, PORE, true)));
+    g.bench_function("local_thickness", |b| b.iter(|| analysis::thickness::local_thickness(&v, PORE, true)));
+    g.bench_function("skeleton", |b| b.iter(|| analysis::skeleton::skeletonize(&v, PORE, true)));
+    g.bench_function("surface", |b| b.iter(|| analysis::surface::interface_area(&v, PORE, true)));
+    g.bench_function("analyze", |b| b.iter(|| analysis::analyze(&v, &AnalysisOptions { periodic_xy: true, ..Default::default() }).unwrap()));
     g.finish();
 }
 
 fn status_kb(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
         .unwrap_or(0)
 }
 
@@ -76,23 +53,13 @@ fn cpu_s() -> f64 {
 fn full(n: usize) {
     let t = Instant::now();
     let v = membrane(n, 4.0);
-    eprintln!(
-        "generated {n}³ GRF membrane in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    eprintln!("generated {n}³ GRF membrane in {:.1} s", t.elapsed().as_secs_f64());
     // Reset the peak-RSS counter so it covers the analysis only.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let base = status_kb("VmRSS:");
     let t = Instant::now();
     let c0 = cpu_s();
-    let r = analysis::analyze(
-        &v,
-        &AnalysisOptions {
-            periodic_xy: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let r = analysis::analyze(&v, &AnalysisOptions { periodic_xy: true, ..Default::default() }).unwrap();
     let wall = t.elapsed().as_secs_f64();
     let cpu = cpu_s() - c0;
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -116,11 +83,7 @@ fn full(n: usize) {
 }
 
 fn crosscheck(dir: &str) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .expect("crosscheck dir")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("crosscheck dir").filter_map(|e| e.ok()).map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
@@ -149,12 +112,7 @@ fn crosscheck(dir: &str) {
         let meta = serde_json::Value::Null;
         write_npy(&stem.with_extension("edt.npy"), &edt, &meta).unwrap();
         write_npy(&stem.with_extension("lt.npy"), &lt, &meta).unwrap();
-        write_npy(
-            &stem.with_extension("skel.npy"),
-            &sk.map(|x| x as f32),
-            &meta,
-        )
-        .unwrap();
+        write_npy(&stem.with_extension("skel.npy"), &sk.map(|x| x as f32), &meta).unwrap();
         let out = serde_json::json!({
             "times_s": times,
             "porosity": rep.porosity,
@@ -162,11 +120,7 @@ fn crosscheck(dir: &str) {
             "skeleton_junction_voxels": (0..sk.len()).filter(|&i| sk.data[i] != 0).count(),
             "analysis": rep,
         });
-        std::fs::write(
-            stem.with_extension("rust.json"),
-            serde_json::to_vec_pretty(&out).unwrap(),
-        )
-        .unwrap();
+        std::fs::write(stem.with_extension("rust.json"), serde_json::to_vec_pretty(&out).unwrap()).unwrap();
         eprintln!("{name}: done");
     }
 }

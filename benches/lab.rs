@@ -90,19 +90,10 @@ fn full() {
     let t = Instant::now();
     let cpu0 = cpu_seconds();
     let gpu = flow::default_gpu();
-    println!(
-        "  flow solves on: {}",
-        gpu.as_ref().map_or("CPU (rayon)".to_string(), |g| format!(
-            "GPU {}",
-            g.0.info.name
-        ))
-    );
+    println!("  flow solves on: {}", gpu.as_ref().map_or("CPU (rayon)".to_string(), |g| format!("GPU {}", g.0.info.name)));
     let opts = PorometryOptions {
         n_pressures: 20,
-        flow: FlowOptions {
-            gpu,
-            ..Default::default()
-        },
+        flow: FlowOptions { gpu, ..Default::default() },
         ..Default::default()
     };
     let (p, dry) = porometry(&seg, &opts).unwrap();

@@ -9,15 +9,8 @@ use phasecast::solver::params::StepInfo;
 use phasecast::solver::{stability, Backend, CpuBackend};
 
 fn steps(c: &mut Criterion) {
-    let size: usize = std::env::var("PHASECAST_BENCH_SIZE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(32);
-    let over = [
-        format!("grid.nx={size}"),
-        format!("grid.ny={size}"),
-        format!("grid.nz={size}"),
-    ];
+    let size: usize = std::env::var("PHASECAST_BENCH_SIZE").ok().and_then(|s| s.parse().ok()).unwrap_or(32);
+    let over = [format!("grid.nx={size}"), format!("grid.ny={size}"), format!("grid.nz={size}")];
     let cfg = phasecast::scene::load(None, &over).unwrap();
     let p = cfg.params(&cfg.stages[0]);
     let phi = phasecast::run::initial::initial_fields(&cfg);
@@ -28,12 +21,7 @@ fn steps(c: &mut Criterion) {
     let mut cpu = CpuBackend::new(&p);
     cpu.upload(&phi);
     let dt = 0.5 * stability::dt_bound(&p, &cpu.reduce());
-    let one = [StepInfo {
-        step: 0,
-        dt: dt as f32,
-        noise_scale: stability::noise_scale(&p, dt),
-        _pad: 0,
-    }];
+    let one = [StepInfo { step: 0, dt: dt as f32, noise_scale: stability::noise_scale(&p, dt), _pad: 0 }];
     group.bench_function("cpu", |b| b.iter(|| cpu.advance(&one)));
 
     match GpuContext::new(None) {

@@ -38,12 +38,7 @@ pub struct BenchResult {
 
 /// Runs `steps` ternary steps (slow-mode mobility, noise on) on an N³
 /// periodic cube after a warm-up, timing only the stepping.
-pub fn bench(
-    size: usize,
-    steps: usize,
-    backend: BackendChoice,
-    adapter: Option<&str>,
-) -> anyhow::Result<BenchResult> {
+pub fn bench(size: usize, steps: usize, backend: BackendChoice, adapter: Option<&str>) -> anyhow::Result<BenchResult> {
     let overrides = [
         format!("grid.nx={size}"),
         format!("grid.ny={size}"),
@@ -58,37 +53,13 @@ pub fn bench(
 /// The crystallization (TIPS) step: temperature, crystallinity and the
 /// ternary fields with χ(T), seeds growing, on an N³ column of the reduced
 /// `tips_pvdf_dep` scene dissolved at 130 °C (many seeds), cooled in DOP.
-pub fn bench_tips(
-    size: usize,
-    steps: usize,
-    backend: BackendChoice,
-    adapter: Option<&str>,
-) -> anyhow::Result<BenchResult> {
-    let overrides = [
-        format!("grid.nx={size}"),
-        format!("grid.ny={size}"),
-        format!("grid.nz={size}"),
-        "dissolution.temperature_c=130".to_string(),
-    ];
+pub fn bench_tips(size: usize, steps: usize, backend: BackendChoice, adapter: Option<&str>) -> anyhow::Result<BenchResult> {
+    let overrides = [format!("grid.nx={size}"), format!("grid.ny={size}"), format!("grid.nz={size}"), "dissolution.temperature_c=130".to_string()];
     let cfg = scene::load_str("scenes/small/tips_pvdf_dep.toml", TIPS_SCENE, &overrides)?;
-    time_steps(
-        &cfg,
-        size,
-        steps,
-        backend,
-        adapter,
-        BYTES_PER_VOXEL_UPDATE_THERMAL,
-    )
+    time_steps(&cfg, size, steps, backend, adapter, BYTES_PER_VOXEL_UPDATE_THERMAL)
 }
 
-fn time_steps(
-    cfg: &scene::Config,
-    size: usize,
-    steps: usize,
-    backend: BackendChoice,
-    adapter: Option<&str>,
-    bytes: f64,
-) -> anyhow::Result<BenchResult> {
+fn time_steps(cfg: &scene::Config, size: usize, steps: usize, backend: BackendChoice, adapter: Option<&str>, bytes: f64) -> anyhow::Result<BenchResult> {
     let params = cfg.params(&cfg.stages[0]);
     let mut b = make_backend(backend, adapter, &params)?;
     let phi = crate::run::initial::initial_fields(cfg);
@@ -98,12 +69,7 @@ fn time_steps(
     }
     let t = b.reduce();
     let dt = 0.5 * stability::dt_bound(&params, &t);
-    let mk = |k: usize| StepInfo {
-        step: k as u32,
-        dt: dt as f32,
-        noise_scale: stability::noise_scale(&params, dt),
-        _pad: 0,
-    };
+    let mk = |k: usize| StepInfo { step: k as u32, dt: dt as f32, noise_scale: stability::noise_scale(&params, dt), _pad: 0 };
     // Warm-up: pipeline creation, first-touch allocation, JIT (lavapipe).
     let warm: Vec<StepInfo> = (0..steps.clamp(1, 10)).map(mk).collect();
     b.advance(&warm);

@@ -26,12 +26,9 @@ fn mem_available_bytes() -> Option<u64> {
 }
 
 fn machine() -> Value {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| {
-        t.lines()
-            .find(|l| l.starts_with("model name"))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_string())
-    });
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string()));
     json!({
         "os": std::env::consts::OS,
         "arch": std::env::consts::ARCH,
@@ -52,13 +49,7 @@ fn does_not_fit(size: usize, gpu: Option<&crate::gpu::GpuContext>) -> Option<Str
             let need = (size as u64).pow(3) * CPU_BYTES_PER_VOXEL;
             let avail = mem_available_bytes()?;
             // Leave a quarter of the free memory to the rest of the system.
-            (need > avail / 4 * 3).then(|| {
-                format!(
-                    "needs {} of host memory, {} available",
-                    crate::gpu::human_bytes(need),
-                    crate::gpu::human_bytes(avail)
-                )
-            })
+            (need > avail / 4 * 3).then(|| format!("needs {} of host memory, {} available", crate::gpu::human_bytes(need), crate::gpu::human_bytes(avail)))
         }
     }
 }
@@ -91,17 +82,8 @@ pub fn run_suite(backend: BackendChoice, adapter: Option<&str>, quick: bool) -> 
             }
         },
     };
-    let chosen = if ctx.is_some() {
-        BackendChoice::Gpu
-    } else {
-        BackendChoice::Cpu
-    };
-    let device = ctx.as_ref().map(|c| c.summary()).unwrap_or_else(|| {
-        format!(
-            "CPU twins on {} threads (rayon)",
-            rayon::current_num_threads()
-        )
-    });
+    let chosen = if ctx.is_some() { BackendChoice::Gpu } else { BackendChoice::Cpu };
+    let device = ctx.as_ref().map(|c| c.summary()).unwrap_or_else(|| format!("CPU twins on {} threads (rayon)", rayon::current_num_threads()));
     let adapter_name = ctx.as_ref().map(|c| c.info.name.clone());
 
     let sizes: &[usize] = if quick { &[16, 24] } else { &[128, 256, 512] };
@@ -120,11 +102,7 @@ pub fn run_suite(backend: BackendChoice, adapter: Option<&str>, quick: bool) -> 
         step_cases.push(case);
     }
     let mut cryst_cases = Vec::new();
-    for &size in if quick {
-        &[16usize][..]
-    } else {
-        &[128usize, 256][..]
-    } {
+    for &size in if quick { &[16usize][..] } else { &[128usize, 256][..] } {
         let steps = steps_for(size, ctx.is_some(), quick);
         let fits = match ctx.as_ref() {
             Some(c) => c.check_memory([size; 3], true).err().map(|e| e.to_string()),
@@ -175,10 +153,7 @@ fn porometry_case(quick: bool) -> Value {
     let field = synthetic::gaussian_random_field([size; 3], 3.0, 7);
     let mut seg = synthetic::level_set(&field, 0.5);
     seg.voxel_um = 0.05;
-    let opts = crate::lab::LabOptions {
-        n_pressures: 20,
-        ..Default::default()
-    };
+    let opts = crate::lab::LabOptions { n_pressures: 20, ..Default::default() };
     let t0 = Instant::now();
     match crate::lab::measure(&seg, &opts) {
         Ok(r) => {
@@ -208,10 +183,7 @@ fn bench_analysis(size: usize) -> Result<Value> {
     let mut seg = synthetic::level_set(&field, 0.5);
     seg.voxel_um = 0.05;
     let prep_s = t0.elapsed().as_secs_f64();
-    let opts = AnalysisOptions {
-        periodic_xy: true,
-        ..Default::default()
-    };
+    let opts = AnalysisOptions { periodic_xy: true, ..Default::default() };
     let t1 = Instant::now();
     let rep = analysis::analyze(&seg, &opts)?;
     let seconds = t1.elapsed().as_secs_f64();

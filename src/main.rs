@@ -97,15 +97,8 @@ fn main() {
         std::env::set_var("NODEVICE_SELECT", "1");
     }
     let cli = Cli::parse();
-    let level = if cli.quiet {
-        "warn".to_string()
-    } else {
-        cli.log_level.clone()
-    };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
-        .format_timestamp(None)
-        .format_target(false)
-        .init();
+    let level = if cli.quiet { "warn".to_string() } else { cli.log_level.clone() };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).format_timestamp(None).format_target(false).init();
     if let Err(e) = dispatch(cli) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
@@ -137,15 +130,9 @@ fn dispatch(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
                 println!("backend   {} — {}", r.backend, r.device);
-                println!(
-                    "grid      {}^3 = {} voxels, {} steps in {:.3} s",
-                    r.size, r.voxels, r.steps, r.seconds
-                );
+                println!("grid      {}^3 = {} voxels, {} steps in {:.3} s", r.size, r.voxels, r.steps, r.seconds);
                 println!("rate      {:.3e} voxel-updates/s", r.voxel_updates_per_s);
-                println!(
-                    "bandwidth {:.2} GB/s effective ({} B per voxel-update)",
-                    r.effective_bandwidth_gb_s, r.bytes_per_voxel_update
-                );
+                println!("bandwidth {:.2} GB/s effective ({} B per voxel-update)", r.effective_bandwidth_gb_s, r.bytes_per_voxel_update);
             }
             Ok(())
         }
@@ -153,20 +140,12 @@ fn dispatch(cli: Cli) -> Result<()> {
 }
 
 fn run_cmd(a: RunArgs, quiet: bool) -> Result<()> {
-    let mut opts = RunOptions {
-        out_dir: PathBuf::new(),
-        backend: a.backend,
-        adapter: a.adapter,
-        quiet,
-        until_s: a.until_s,
-    };
+    let mut opts = RunOptions { out_dir: PathBuf::new(), backend: a.backend, adapter: a.adapter, quiet, until_s: a.until_s };
     let outcome = if let Some(dir) = a.resume {
         run::resume(&dir, &opts, &a.set)?
     } else {
         let cfg = phasecast::scene::load(a.scene.as_deref(), &a.set)?;
-        opts.out_dir = a
-            .out
-            .unwrap_or_else(|| run::default_out_dir(std::path::Path::new("runs"), &cfg.name));
+        opts.out_dir = a.out.unwrap_or_else(|| run::default_out_dir(std::path::Path::new("runs"), &cfg.name));
         log::info!(
             "scene {} ({}): {}x{}x{} voxels of {} µm, {} stage(s), {} s",
             cfg.name,

@@ -24,10 +24,7 @@ pub fn liquid_layers(seg: &Volume<u8>) -> (usize, usize) {
     let nz = seg.nz();
     let layer = seg.nx() * seg.ny();
     let liquid = |z: usize| {
-        let solid = seg.data[z * layer..(z + 1) * layer]
-            .iter()
-            .filter(|&&v| v == 0)
-            .count();
+        let solid = seg.data[z * layer..(z + 1) * layer].iter().filter(|&&v| v == 0).count();
         (solid as f64) < LIQUID_LAYER_MAX_SOLID * layer as f64
     };
     let top = (0..nz).take_while(|&z| liquid(z)).count();
@@ -43,12 +40,7 @@ pub fn liquid_layers(seg: &Volume<u8>) -> (usize, usize) {
 /// `dir`. Liquid layers at the top and bottom ([`liquid_layers`]) are dropped
 /// first and counted in the report (`film`). The caller adds what it knows and
 /// writes the report with `analysis::write_outputs`.
-pub fn measure(
-    seg: &Volume<u8>,
-    opts: &AnalysisOptions,
-    lab: Option<&LabOptions>,
-    dir: &Path,
-) -> Result<AnalysisReport> {
+pub fn measure(seg: &Volume<u8>, opts: &AnalysisOptions, lab: Option<&LabOptions>, dir: &Path) -> Result<AnalysisReport> {
     let (top, bottom) = liquid_layers(seg);
     let trimmed;
     let seg = if top + bottom > 0 {
@@ -73,10 +65,7 @@ pub fn measure(
         }),
     );
     if let Some(lab_opts) = lab {
-        let lab_opts = LabOptions {
-            periodic_xy: opts.periodic_xy,
-            ..lab_opts.clone()
-        };
+        let lab_opts = LabOptions { periodic_xy: opts.periodic_xy, ..lab_opts.clone() };
         let measured = lab::measure(seg, &lab_opts).context("porometry, permeability and SEM")?;
         if let serde_json::Value::Object(m) = serde_json::to_value(&measured)? {
             report.extra.extend(m);

@@ -78,19 +78,10 @@ pub fn water_uptake(air: &AirConditions) -> WaterUptake {
     let sc = nu / d;
     let sh = 0.664 * re.sqrt() * sc.cbrt();
     let k_gas = sh * d / air.plate_length_m;
-    let c_sat =
-        water_saturation_pressure_pa(air.temperature_c) / (R * (air.temperature_c + 273.15));
+    let c_sat = water_saturation_pressure_pa(air.temperature_c) / (R * (air.temperature_c + 273.15));
     let k_volume = k_gas * c_sat * WATER_MOLAR_VOLUME_M3 * 1e6;
     let a = air.relative_humidity / 100.0;
-    WaterUptake {
-        reynolds: re,
-        schmidt: sc,
-        sherwood: sh,
-        k_gas_m_s: k_gas,
-        k_volume_um_s: k_volume,
-        air_activity: a,
-        max_flux_um_s: k_volume * a,
-    }
+    WaterUptake { reynolds: re, schmidt: sc, sherwood: sh, k_gas_m_s: k_gas, k_volume_um_s: k_volume, air_activity: a, max_flux_um_s: k_volume * a }
 }
 
 #[cfg(test)]
@@ -109,32 +100,15 @@ mod tests {
     #[test]
     fn boundary_layer_uptake_is_physical_for_seed_000_air() {
         // Seed 000, Table 1: 25 °C, 50 % RH, 1 m/s.
-        let u = water_uptake(&AirConditions {
-            temperature_c: 25.0,
-            relative_humidity: 50.0,
-            velocity_m_s: 1.0,
-            plate_length_m: 0.1,
-        });
+        let u = water_uptake(&AirConditions { temperature_c: 25.0, relative_humidity: 50.0, velocity_m_s: 1.0, plate_length_m: 0.1 });
         assert!(u.reynolds > 6000.0 && u.reynolds < 7000.0, "{}", u.reynolds);
         assert!((u.schmidt - 0.61).abs() < 0.02, "{}", u.schmidt);
         // k_g of order 1 cm/s for a laminar layer at 1 m/s over 10 cm.
         assert!(u.k_gas_m_s > 5e-3 && u.k_gas_m_s < 2e-2, "{}", u.k_gas_m_s);
         // Uptake of order 0.1 µm of liquid water per second into a dry surface.
-        assert!(
-            u.max_flux_um_s > 0.05 && u.max_flux_um_s < 0.5,
-            "{}",
-            u.max_flux_um_s
-        );
+        assert!(u.max_flux_um_s > 0.05 && u.max_flux_um_s < 0.5, "{}", u.max_flux_um_s);
         // Faster air, higher humidity: more uptake (k ∝ sqrt(v)).
-        let fast = water_uptake(&AirConditions {
-            velocity_m_s: 4.0,
-            ..AirConditions {
-                temperature_c: 25.0,
-                relative_humidity: 50.0,
-                velocity_m_s: 1.0,
-                plate_length_m: 0.1,
-            }
-        });
+        let fast = water_uptake(&AirConditions { velocity_m_s: 4.0, ..AirConditions { temperature_c: 25.0, relative_humidity: 50.0, velocity_m_s: 1.0, plate_length_m: 0.1 } });
         assert!((fast.k_gas_m_s / u.k_gas_m_s - 2.0).abs() < 1e-9);
     }
 }

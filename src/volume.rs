@@ -26,12 +26,7 @@ pub const POLYMER: u8 = 0;
 /// (`[nz, ny, nx]`), with x and y wrapping when `periodic_xy`; `None` outside the
 /// volume (z never wraps: it is the thickness direction).
 #[inline]
-pub fn neighbor_index(
-    shape: [usize; 3],
-    (z, y, x): (i64, i64, i64),
-    (dz, dy, dx): (i64, i64, i64),
-    periodic_xy: bool,
-) -> Option<usize> {
+pub fn neighbor_index(shape: [usize; 3], (z, y, x): (i64, i64, i64), (dz, dy, dx): (i64, i64, i64), periodic_xy: bool) -> Option<usize> {
     let [nz, ny, nx] = shape.map(|n| n as i64);
     let zz = z + dz;
     if zz < 0 || zz >= nz {
@@ -50,20 +45,12 @@ pub fn neighbor_index(
 impl<T: Copy> Volume<T> {
     /// A volume filled with `value`.
     pub fn filled(shape: [usize; 3], voxel_um: f64, value: T) -> Self {
-        Self {
-            data: vec![value; shape[0] * shape[1] * shape[2]],
-            shape,
-            voxel_um,
-        }
+        Self { data: vec![value; shape[0] * shape[1] * shape[2]], shape, voxel_um }
     }
 
     /// Wraps `data`; `None` when its length does not match `shape`.
     pub fn from_vec(shape: [usize; 3], voxel_um: f64, data: Vec<T>) -> Option<Self> {
-        (data.len() == shape[0] * shape[1] * shape[2]).then_some(Self {
-            data,
-            shape,
-            voxel_um,
-        })
+        (data.len() == shape[0] * shape[1] * shape[2]).then_some(Self { data, shape, voxel_um })
     }
 
     pub fn nz(&self) -> usize {
@@ -102,42 +89,22 @@ impl<T: Copy> Volume<T> {
     /// The volume without its first `k` z layers (e.g. an explicit bath slab
     /// above the film); `k` must leave at least one layer.
     pub fn without_top(&self, k: usize) -> Volume<T> {
-        assert!(
-            k < self.shape[0],
-            "cannot drop {k} of {} layers",
-            self.shape[0]
-        );
+        assert!(k < self.shape[0], "cannot drop {k} of {} layers", self.shape[0]);
         let layer = self.shape[1] * self.shape[2];
-        Volume {
-            data: self.data[k * layer..].to_vec(),
-            shape: [self.shape[0] - k, self.shape[1], self.shape[2]],
-            voxel_um: self.voxel_um,
-        }
+        Volume { data: self.data[k * layer..].to_vec(), shape: [self.shape[0] - k, self.shape[1], self.shape[2]], voxel_um: self.voxel_um }
     }
 
     /// The z layers `top..nz - bottom`; `top + bottom` must leave at least one.
     pub fn z_range(&self, top: usize, bottom: usize) -> Volume<T> {
-        assert!(
-            top + bottom < self.shape[0],
-            "cannot drop {top} + {bottom} of {} layers",
-            self.shape[0]
-        );
+        assert!(top + bottom < self.shape[0], "cannot drop {top} + {bottom} of {} layers", self.shape[0]);
         let layer = self.shape[1] * self.shape[2];
         let end = (self.shape[0] - bottom) * layer;
-        Volume {
-            data: self.data[top * layer..end].to_vec(),
-            shape: [self.shape[0] - top - bottom, self.shape[1], self.shape[2]],
-            voxel_um: self.voxel_um,
-        }
+        Volume { data: self.data[top * layer..end].to_vec(), shape: [self.shape[0] - top - bottom, self.shape[1], self.shape[2]], voxel_um: self.voxel_um }
     }
 
     /// Applies `f` to every sample, keeping shape and voxel size.
     pub fn map<U: Copy>(&self, f: impl Fn(T) -> U) -> Volume<U> {
-        Volume {
-            data: self.data.iter().map(|&v| f(v)).collect(),
-            shape: self.shape,
-            voxel_um: self.voxel_um,
-        }
+        Volume { data: self.data.iter().map(|&v| f(v)).collect(), shape: self.shape, voxel_um: self.voxel_um }
     }
 
     /// Physical extent `[z, y, x]` in micrometres.

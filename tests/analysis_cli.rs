@@ -40,12 +40,7 @@ fn run_folder_to_report_files() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("fields")).unwrap();
     let f = phi_field();
-    write_npy(
-        &dir.path().join("fields/step_000500_phi_p.npy"),
-        &f,
-        &serde_json::json!({"step": 500}),
-    )
-    .unwrap();
+    write_npy(&dir.path().join("fields/step_000500_phi_p.npy"), &f, &serde_json::json!({"step": 500})).unwrap();
     write_vti(&dir.path().join("fields/step_000500.vti"), &[("phi_p", &f)]).unwrap();
     std::fs::write(
         dir.path().join("run.json"),
@@ -55,22 +50,10 @@ fn run_folder_to_report_files() {
     let mut a = args(dir.path().to_path_buf(), dir.path().to_path_buf());
     a.out = None; // default: the run folder itself
     run(&a).unwrap();
-    let rep: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("analysis.json")).unwrap()).unwrap();
+    let rep: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("analysis.json")).unwrap()).unwrap();
     for key in [
-        "voxel_um",
-        "shape_zyx",
-        "porosity",
-        "through_pore_fraction",
-        "closed_porosity",
-        "specific_surface_area",
-        "euler_characteristic",
-        "local_thickness_um",
-        "skeleton",
-        "structure",
-        "profile",
-        "dense_layer",
-        "input",
+        "voxel_um", "shape_zyx", "porosity", "through_pore_fraction", "closed_porosity", "specific_surface_area", "euler_characteristic",
+        "local_thickness_um", "skeleton", "structure", "profile", "dense_layer", "input",
     ] {
         assert!(rep.get(key).is_some(), "analysis.json lacks {key}");
     }
@@ -82,12 +65,7 @@ fn run_folder_to_report_files() {
         for s in ["mean", "median", "max"] {
             assert!(rep["local_thickness_um"][k][s].as_f64().unwrap() > 0.0);
         }
-        for s in [
-            "junctions",
-            "end_points",
-            "branches",
-            "mean_branch_length_um",
-        ] {
+        for s in ["junctions", "end_points", "branches", "mean_branch_length_um"] {
             assert!(rep["skeleton"][k][s].is_number());
         }
     }
@@ -108,26 +86,18 @@ fn tiff_and_raw_inputs() {
     let tif = dir.path().join("stack.tif");
     write_tiff_stack(&tif, &f).unwrap();
     run(&args(tif, dir.path().join("t"))).unwrap();
-    let rep: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("t/analysis.json")).unwrap())
-            .unwrap();
+    let rep: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("t/analysis.json")).unwrap()).unwrap();
     assert!((rep["voxel_um"].as_f64().unwrap() - 0.05).abs() < 1e-9);
 
     let raw = dir.path().join("v.raw");
-    let bytes: Vec<u8> = f
-        .data
-        .iter()
-        .map(|&v| if v < 0.5 { 1u8 } else { 0 })
-        .collect();
+    let bytes: Vec<u8> = f.data.iter().map(|&v| if v < 0.5 { 1u8 } else { 0 }).collect();
     std::fs::write(&raw, &bytes).unwrap();
     let mut a = args(raw.clone(), dir.path().join("r"));
     a.shape = Some([32, 32, 32]);
     a.dtype = Some("u8".parse().unwrap());
     a.voxel_um = Some(0.05);
     run(&a).unwrap();
-    let rep2: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("r/analysis.json")).unwrap())
-            .unwrap();
+    let rep2: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("r/analysis.json")).unwrap()).unwrap();
     assert_eq!(rep["porosity"], rep2["porosity"]);
     // Missing voxel size is a clear error.
     a.voxel_um = None;
@@ -160,17 +130,11 @@ fn liquid_top_layers_and_sem_field_of_a_small_domain() {
     a.no_lab = false;
     a.no_skeleton = true;
     run(&a).unwrap();
-    let rep: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("out/analysis.json")).unwrap())
-            .unwrap();
+    let rep: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("out/analysis.json")).unwrap()).unwrap();
     assert_eq!(rep["film"]["liquid_layers_top"], 3);
     assert_eq!(rep["film"]["liquid_layers_bottom"], 0);
     assert_eq!(rep["shape_zyx"][0], 13);
-    assert!(
-        (rep["sem"]["fov_um"].as_f64().unwrap() - 0.8).abs() < 1e-9,
-        "fov {}",
-        rep["sem"]["fov_um"]
-    );
+    assert!((rep["sem"]["fov_um"].as_f64().unwrap() - 0.8).abs() < 1e-9, "fov {}", rep["sem"]["fov_um"]);
     // The top surface measured is the film's, not the liquid above it.
     assert!(rep["sem"]["top_opening_ratio"].as_f64().unwrap() < 0.9);
 }

@@ -20,32 +20,20 @@ fn quick_suite_on_cpu_reports_every_case() {
         assert_eq!(c["status"], "ok", "{c}");
         let r = &c["result"];
         assert!(r["voxel_updates_per_s"].as_f64().unwrap() > 0.0);
-        assert_eq!(
-            r["voxels"].as_u64().unwrap(),
-            c["size"].as_u64().unwrap().pow(3)
-        );
+        assert_eq!(r["voxels"].as_u64().unwrap(), c["size"].as_u64().unwrap().pow(3));
     }
     let cr = v["cases"]["crystallization_step"].as_array().unwrap();
     assert_eq!(cr.len(), 1);
     assert_eq!(cr[0]["status"], "ok", "{}", cr[0]);
     assert!(cr[0]["result"]["voxel_updates_per_s"].as_f64().unwrap() > 0.0);
-    assert_eq!(
-        cr[0]["result"]["bytes_per_voxel_update"].as_f64().unwrap(),
-        80.0
-    );
+    assert_eq!(cr[0]["result"]["bytes_per_voxel_update"].as_f64().unwrap(), 80.0);
     let p = &v["cases"]["porometry"];
     assert!(p["status"] == "not available" || p["status"] == "ok", "{p}");
     let a = &v["cases"]["analysis"];
     assert_eq!(a["status"], "ok", "{a}");
     assert!(a["seconds"].as_f64().unwrap() > 0.0);
-    assert!(
-        (a["porosity"].as_f64().unwrap() - 0.5).abs() < 0.02,
-        "level set at 50 % porosity"
-    );
-    assert!(a["stage_seconds"]
-        .as_object()
-        .unwrap()
-        .contains_key("edt_pore"));
+    assert!((a["porosity"].as_f64().unwrap() - 0.5).abs() < 0.02, "level set at 50 % porosity");
+    assert!(a["stage_seconds"].as_object().unwrap().contains_key("edt_pore"));
     assert!(v["machine"]["logical_cpus"].as_u64().unwrap() >= 1);
 }
 

@@ -17,15 +17,9 @@ fn check_mass(mut b: Box<dyn Backend>, cfg: &phasecast::scene::Config, dt: f64, 
     let sp0: f64 = init.iter().map(|c| c[0] as f64).sum();
     let sn0: f64 = init.iter().map(|c| c[1] as f64).sum();
     let (dp, dn) = ((sp - sp0).abs() / sp0, (sn - sn0).abs() / sn0);
-    eprintln!(
-        "{name}: relative mass change phi_p {dp:e}, phi_n {dn:e}; reduced {:e}",
-        (t1.sum_p - t0.sum_p).abs() / t0.sum_p
-    );
+    eprintln!("{name}: relative mass change phi_p {dp:e}, phi_n {dn:e}; reduced {:e}", (t1.sum_p - t0.sum_p).abs() / t0.sum_p);
     assert!(dp < 1e-5 && dn < 1e-5, "{name}: mass drift {dp:e} / {dn:e}");
-    assert!(
-        (t1.sum_p - t0.sum_p).abs() / t0.sum_p < 1e-5,
-        "{name}: reduced mass drift"
-    );
+    assert!((t1.sum_p - t0.sum_p).abs() / t0.sum_p < 1e-5, "{name}: reduced mass drift");
 }
 
 #[test]
@@ -48,22 +42,14 @@ fn mass_is_conserved_periodic_and_no_flux_gpu() {
     }
 }
 
-fn check_energy_decreases(
-    mut b: Box<dyn Backend>,
-    cfg: &phasecast::scene::Config,
-    dt: f64,
-    name: &str,
-) {
+fn check_energy_decreases(mut b: Box<dyn Backend>, cfg: &phasecast::scene::Config, dt: f64, name: &str) {
     let p = cfg.params(&cfg.stages[0]);
     let mut last = b.reduce().free_energy;
     let first = last;
     for k in 0..30 {
         b.advance(&steps(&p, k * 20, 20, dt));
         let f = b.reduce().free_energy;
-        assert!(
-            f <= last + 1e-6 * last.abs(),
-            "{name}: free energy rose from {last} to {f} at block {k}"
-        );
+        assert!(f <= last + 1e-6 * last.abs(), "{name}: free energy rose from {last} to {f} at block {k}");
         last = f;
     }
     eprintln!("{name}: F {first} -> {last}");
@@ -82,8 +68,7 @@ fn free_energy_does_not_increase_without_noise() {
 
 #[test]
 fn pfhub_1a_initial_free_energy_matches_published_319() {
-    let cfg =
-        phasecast::scene::load(Some(std::path::Path::new("scenes/pfhub_bm1a.toml")), &[]).unwrap();
+    let cfg = phasecast::scene::load(Some(std::path::Path::new("scenes/pfhub_bm1a.toml")), &[]).unwrap();
     let p = cfg.params(&cfg.stages[0]);
     let (mut b, _) = start(&cfg, cpu_backend(&p), 0.5);
     let f0 = b.reduce().free_energy;

@@ -51,49 +51,21 @@ impl Backend for Faulty {
 
 #[test]
 fn nan_stops_the_run_naming_step_time_and_field_and_keeps_outputs() {
-    let cfg = common::ternary_scene(
-        16,
-        "no_flux",
-        0.0,
-        &["outputs.every_s=0.002", "time.reduce_every=20"],
-    );
+    let cfg = common::ternary_scene(16, "no_flux", 0.0, &["outputs.every_s=0.002", "time.reduce_every=20"]);
     let p = cfg.params(&cfg.stages[0]);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let opts = RunOptions {
-        out_dir: out.clone(),
-        backend: BackendChoice::Cpu,
-        adapter: None,
-        quiet: true,
-        until_s: None,
-    };
-    let backend = Box::new(Faulty {
-        inner: CpuBackend::new(&p),
-        steps: 0,
-        after: 200,
-    });
-    let err = run::run_with_backend(&cfg, &opts, backend)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("step 200")
-            && err.contains("phi_n")
-            && err.contains("NaN")
-            && err.contains("z=5, y=3, x=7"),
-        "{err}"
-    );
+    let opts = RunOptions { out_dir: out.clone(), backend: BackendChoice::Cpu, adapter: None, quiet: true, until_s: None };
+    let backend = Box::new(Faulty { inner: CpuBackend::new(&p), steps: 0, after: 200 });
+    let err = run::run_with_backend(&cfg, &opts, backend).unwrap_err().to_string();
+    assert!(err.contains("step 200") && err.contains("phi_n") && err.contains("NaN") && err.contains("z=5, y=3, x=7"), "{err}");
     assert!(err.contains("t = "), "{err}");
-    let run: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    let run: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["status"], "failed");
     assert!(run["error"].as_str().unwrap().contains("phi_n"));
     // The checkpoint is the last good one, from before the fault.
     let (state, phi, _) = phasecast::run::checkpoint::read(&out.join("checkpoint.bin")).unwrap();
-    assert!(
-        state.step < 200 && state.step > 0,
-        "checkpoint step {}",
-        state.step
-    );
+    assert!(state.step < 200 && state.step > 0, "checkpoint step {}", state.step);
     assert!(phi.iter().all(|c| c[0].is_finite() && c[1].is_finite()));
     let energy = phasecast::run::energy::read(&out.join("energy.csv")).unwrap();
     assert!(energy.len() >= 5);

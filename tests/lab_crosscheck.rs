@@ -34,28 +34,15 @@ fn export_drainage_cases() {
                 ],
             ),
         ),
-        (
-            "sponge_r5_p55",
-            synth::pore_spheres([64, 64, 64], 0.05, 5.0, 0.55, 7),
-        ),
-        (
-            "sponge_r3_p45",
-            synth::pore_spheres([64, 64, 64], 0.05, 3.0, 0.45, 8),
-        ),
-        (
-            "sponge_r8_p50",
-            synth::pore_spheres([96, 96, 96], 0.05, 8.0, 0.50, 9),
-        ),
+        ("sponge_r5_p55", synth::pore_spheres([64, 64, 64], 0.05, 5.0, 0.55, 7)),
+        ("sponge_r3_p45", synth::pore_spheres([64, 64, 64], 0.05, 3.0, 0.45, 8)),
+        ("sponge_r8_p50", synth::pore_spheres([96, 96, 96], 0.05, 8.0, 0.50, 9)),
     ];
     let mut summary = serde_json::Map::new();
     for (name, seg) in cases {
         let d = Drainage::new(&seg, false);
         let rinv = Volume {
-            data: d
-                .invasion_radius_sq()
-                .iter()
-                .map(|&r| (r as f32).sqrt())
-                .collect(),
+            data: d.invasion_radius_sq().iter().map(|&r| (r as f32).sqrt()).collect(),
             shape: seg.shape,
             voxel_um: seg.voxel_um,
         };
@@ -65,12 +52,7 @@ fn export_drainage_cases() {
             &serde_json::json!({}),
         )
         .unwrap();
-        phasecast::volume_io::write_npy(
-            &dir.join(format!("{name}_rinv.npy")),
-            &rinv,
-            &serde_json::json!({}),
-        )
-        .unwrap();
+        phasecast::volume_io::write_npy(&dir.join(format!("{name}_rinv.npy")), &rinv, &serde_json::json!({})).unwrap();
         summary.insert(
             name.to_string(),
             serde_json::json!({ "breakthrough_radius_vox": d.breakthrough_radius() }),

@@ -96,8 +96,7 @@ fn simple_cubic_sphere_array_matches_sangani_acrivos() {
         let c = solid as f64 / (l * l * l) as f64;
         let a_eff = (3.0 * solid as f64 / (4.0 * PI)).cbrt();
         let s = c.cbrt();
-        let k_series = 1.0
-            / (1.0 - 1.7601 * s + c - 1.5593 * c * c + 3.9799 * s.powi(8) - 3.0734 * s.powi(10));
+        let k_series = 1.0 / (1.0 - 1.7601 * s + c - 1.5593 * c * c + 3.9799 * s.powi(8) - 3.0734 * s.powi(10));
         let perm_ref = 2.0 * a_eff * a_eff / (9.0 * c * k_series);
         let opts = FlowOptions {
             buffer: 0,
@@ -166,69 +165,34 @@ fn slab_channel_with_reservoirs_matches_poiseuille_plus_sampson() {
 /// from a smaller pore space as the porometer's wet curve does.
 #[test]
 fn gpu_flow_solve_matches_the_cpu_twin() {
-    let ctx = phasecast::gpu::GpuContext::new(None)
-        .expect("GPU test needs a wgpu adapter (apt-get install mesa-vulkan-drivers)");
+    let ctx = phasecast::gpu::GpuContext::new(None).expect("GPU test needs a wgpu adapter (apt-get install mesa-vulkan-drivers)");
     let gpu = Some(phasecast::lab::flow::GpuHandle(std::sync::Arc::new(ctx)));
-    let close = |a: f64, b: f64, tol: f64, what: &str| {
-        assert!((a - b).abs() <= tol * b.abs(), "{what}: GPU {a} vs CPU {b}")
-    };
+    let close = |a: f64, b: f64, tol: f64, what: &str| assert!((a - b).abs() <= tol * b.abs(), "{what}: GPU {a} vs CPU {b}");
 
     // Cylinder of 10 voxels diameter, periodic along z.
     let (d, n, nz) = (10.0, 16, 8);
     let v = cylinder(d, n, nz);
-    let cpu_opts = FlowOptions {
-        buffer: 0,
-        tol: 1e-7,
-        check_every: 50,
-        ..Default::default()
-    };
-    let gpu_opts = FlowOptions {
-        gpu: gpu.clone(),
-        ..cpu_opts.clone()
-    };
+    let cpu_opts = FlowOptions { buffer: 0, tol: 1e-7, check_every: 50, ..Default::default() };
+    let gpu_opts = FlowOptions { gpu: gpu.clone(), ..cpu_opts.clone() };
     let (c, _) = solve(&v, [nz, n, n], &cpu_opts, None);
     let (g, _) = solve(&v, [nz, n, n], &gpu_opts, None);
-    eprintln!(
-        "cylinder: CPU k {} ({} steps), GPU k {} ({} steps), Poiseuille {}",
-        c.k_vox2,
-        c.steps,
-        g.k_vox2,
-        g.steps,
-        poiseuille_k(d, n)
-    );
+    eprintln!("cylinder: CPU k {} ({} steps), GPU k {} ({} steps), Poiseuille {}", c.k_vox2, c.steps, g.k_vox2, g.steps, poiseuille_k(d, n));
     assert!(g.converged && c.converged);
     close(g.k_vox2, c.k_vox2, 1e-4, "k");
     close(g.tortuosity, c.tortuosity, 1e-4, "tortuosity");
-    assert!(
-        (g.steps as i64 - c.steps as i64).abs() <= 50,
-        "steps {} vs {}",
-        g.steps,
-        c.steps
-    );
-    close(
-        g.k_vox2,
-        poiseuille_k(d, n),
-        0.05,
-        "k against Hagen–Poiseuille",
-    );
+    assert!((g.steps as i64 - c.steps as i64).abs() <= 50, "steps {} vs {}", g.steps, c.steps);
+    close(g.k_vox2, poiseuille_k(d, n), 0.05, "k against Hagen–Poiseuille");
 
     // Sponge of overlapping spherical pores with reservoirs; then a warm start.
     let (n, nz) = (20usize, 24usize);
     let mut sponge = vec![false; nz * n * n];
     let mut s = 12345u64;
     let mut rnd = || {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (s >> 33) as f64 / (1u64 << 31) as f64
     };
     for _ in 0..60 {
-        let (cx, cy, cz, r) = (
-            rnd() * n as f64,
-            rnd() * n as f64,
-            rnd() * nz as f64,
-            2.0 + 2.0 * rnd(),
-        );
+        let (cx, cy, cz, r) = (rnd() * n as f64, rnd() * n as f64, rnd() * nz as f64, 2.0 + 2.0 * rnd());
         for z in 0..nz {
             for y in 0..n {
                 for x in 0..n {
@@ -254,14 +218,8 @@ fn gpu_flow_solve_matches_the_cpu_twin() {
         }
     }
     let part = phasecast::lab::flow::spanning(&part, [nz, n, n], true);
-    let cpu_opts = FlowOptions {
-        tau_plus: Some(0.7),
-        ..Default::default()
-    };
-    let gpu_opts = FlowOptions {
-        gpu,
-        ..cpu_opts.clone()
-    };
+    let cpu_opts = FlowOptions { tau_plus: Some(0.7), ..Default::default() };
+    let gpu_opts = FlowOptions { gpu, ..cpu_opts.clone() };
     let (c1, cs) = solve(&part, [nz, n, n], &cpu_opts, None);
     let (g1, gs) = solve(&part, [nz, n, n], &gpu_opts, None);
     let (c2, _) = solve(&span, [nz, n, n], &cpu_opts, Some(&cs));
@@ -272,12 +230,7 @@ fn gpu_flow_solve_matches_the_cpu_twin() {
         assert!(g.converged && c.converged, "{what}");
         close(g.k_vox2, c.k_vox2, 1e-4, what);
         close(g.tortuosity, c.tortuosity, 1e-4, what);
-        assert!(
-            (g.steps as i64 - c.steps as i64).abs() <= 100,
-            "{what}: steps {} vs {}",
-            g.steps,
-            c.steps
-        );
+        assert!((g.steps as i64 - c.steps as i64).abs() <= 100, "{what}: steps {} vs {}", g.steps, c.steps);
         assert_eq!(g.fluid_nodes, c.fluid_nodes);
     }
 }

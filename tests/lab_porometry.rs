@@ -77,23 +77,14 @@ fn channels_bubble_point_and_mean_flow() {
             p.curves.solver_steps[i]
         );
     }
-    assert!(
-        (d_bp - 16.0 * VOX_UM).abs() <= VOX_UM,
-        "bubble point {d_bp}"
-    );
-    assert!(
-        (d_mf / d_mf_ref - 1.0).abs() < 0.05,
-        "mean flow {d_mf} vs {d_mf_ref}"
-    );
+    assert!((d_bp - 16.0 * VOX_UM).abs() <= VOX_UM, "bubble point {d_bp}");
+    assert!((d_mf / d_mf_ref - 1.0).abs() < 0.05, "mean flow {d_mf} vs {d_mf_ref}");
     // Laplace: P = 4γcosθ/d with ethanol.
     let p_ref = 4.0 * 22.3e-3 / (d_bp * 1e-6) / 1e3;
     assert!((p.bubble_point_pressure_kpa.unwrap() - p_ref).abs() < 1e-9 * p_ref);
     // The wet curve ends on the dry curve once every channel is open.
     let last = p.curves.wet_fraction.last().unwrap();
-    assert!(
-        (last - 1.0).abs() < 0.01,
-        "wet/dry at the highest pressure {last}"
-    );
+    assert!((last - 1.0).abs() < 0.01, "wet/dry at the highest pressure {last}");
     // Flow-weighted distribution sums to one.
     let s: f64 = p.flow_weighted_psd.iter().map(|b| b.flow_share).sum();
     assert!((s - 1.0).abs() < 0.01);
@@ -120,10 +111,7 @@ fn drainage_breakthrough_edge_cases() {
         inv.iter().filter(|&&b| b).count(),
         one.data.iter().filter(|&&s| s == 1).count()
     );
-    assert_eq!(
-        Fluid::by_name("water").unwrap().surface_tension_n_per_m,
-        72.0e-3
-    );
+    assert_eq!(Fluid::by_name("water").unwrap().surface_tension_n_per_m, 72.0e-3);
 }
 
 /// The porometer picks τ⁺ per wet solve (`porometry::wet_tau_plus`) for speed;
@@ -143,10 +131,7 @@ fn wet_curve_does_not_depend_on_the_chosen_tau() {
     fixed.flow.tau_plus = Some(0.8);
     let (a, dry_a) = porometry(&seg, &auto).unwrap();
     let (f, dry_f) = porometry(&seg, &fixed).unwrap();
-    assert_eq!(
-        dry_a.k_vox2, dry_f.k_vox2,
-        "the dry solve runs at the default τ⁺ either way"
-    );
+    assert_eq!(dry_a.k_vox2, dry_f.k_vox2, "the dry solve runs at the default τ⁺ either way");
     assert!(a.curves.wet_fraction.iter().any(|&w| w > 0.0 && w < 1.0));
     let mut changed = false;
     for i in 0..a.curves.wet_fraction.len() {
@@ -155,10 +140,7 @@ fn wet_curve_does_not_depend_on_the_chosen_tau() {
             "P {:8.1} kPa  wet/dry auto τ⁺ {:.5}  fixed 0.8 {:.5}  steps {} / {}",
             a.curves.pressure_kpa[i], wa, wf, a.curves.solver_steps[i], f.curves.solver_steps[i]
         );
-        assert!(
-            (wa - wf).abs() <= 2e-3 * wf.max(1e-3),
-            "wet/dry {wa} vs {wf}"
-        );
+        assert!((wa - wf).abs() <= 2e-3 * wf.max(1e-3), "wet/dry {wa} vs {wf}");
         changed |= a.curves.solver_steps[i] != f.curves.solver_steps[i];
     }
     assert!(changed, "the rule did not change any wet solve");

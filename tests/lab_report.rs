@@ -48,10 +48,7 @@ fn measure_reports_three_keys_and_consistent_figures() {
         assert!(json["sem"].get(k).is_some(), "sem.{k}");
     }
     let p = &rep.porometry;
-    let (bp, mf) = (
-        p.bubble_point_diameter_um.unwrap(),
-        p.mean_flow_diameter_um.unwrap(),
-    );
+    let (bp, mf) = (p.bubble_point_diameter_um.unwrap(), p.mean_flow_diameter_um.unwrap());
     assert!(bp >= mf && mf > 0.0);
     assert!((p.max_to_mean_ratio.unwrap() - bp / mf).abs() < 1e-12);
     assert!(p.curves.pressure_kpa.len() == 20);
@@ -88,30 +85,16 @@ fn measure_reports_three_keys_and_consistent_figures() {
     assert!((thin.water_l_per_m2_h_atm / thick.water_l_per_m2_h_atm - 10.0).abs() < 1e-9);
     assert!(thick.thickness_assumption.contains("32"));
     let s = &rep.sem;
-    assert!(
-        s.internal_pore_size_um.unwrap() > 0.0
-            && s.top_opening_ratio > 0.0
-            && s.top_opening_ratio < 1.0
-    );
+    assert!(s.internal_pore_size_um.unwrap() > 0.0 && s.top_opening_ratio > 0.0 && s.top_opening_ratio < 1.0);
 
     let dir = tempfile::tempdir().unwrap();
     write_images(&seg, &rep, dir.path(), &opts).unwrap();
-    for name in [
-        "sem_section.png",
-        "sem_top.png",
-        "sem_bottom.png",
-        "porometry.png",
-    ] {
+    for name in ["sem_section.png", "sem_top.png", "sem_bottom.png", "porometry.png"] {
         let img = image::open(dir.path().join(name)).unwrap();
         assert!(img.width() > 0, "{name}");
     }
     if std::env::var("PHASECAST_KEEP_IMAGES").is_ok() {
-        for name in [
-            "sem_section.png",
-            "sem_top.png",
-            "sem_bottom.png",
-            "porometry.png",
-        ] {
+        for name in ["sem_section.png", "sem_top.png", "sem_bottom.png", "porometry.png"] {
             std::fs::copy(dir.path().join(name), std::env::temp_dir().join(name)).unwrap();
         }
     }
@@ -168,7 +151,6 @@ fn render_command_reads_a_volume_and_writes_a_png() {
     assert!(format!("{:#}", render(&bad.render).unwrap_err()).contains("--section"));
     let none = Cli::try_parse_from(["render", npy.to_str().unwrap()]).unwrap();
     assert!(render(&none.render).is_err());
-    let outside =
-        Cli::try_parse_from(["render", npy.to_str().unwrap(), "--section", "x@99"]).unwrap();
+    let outside = Cli::try_parse_from(["render", npy.to_str().unwrap(), "--section", "x@99"]).unwrap();
     assert!(format!("{:#}", render(&outside.render).unwrap_err()).contains("24 voxels"));
 }

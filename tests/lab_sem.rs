@@ -23,10 +23,7 @@ fn discs(w: usize, d: f64, count: usize, seed: u64) -> Vec<bool> {
             d + rng.next_f64() * (w as f64 - 2.0 * d),
             d + rng.next_f64() * (w as f64 - 2.0 * d),
         );
-        if centres
-            .iter()
-            .all(|o| (o.0 - c.0).hypot(o.1 - c.1) > d + 2.0)
-        {
+        if centres.iter().all(|o| (o.0 - c.0).hypot(o.1 - c.1) > d + 2.0) {
             centres.push(c);
         }
     }
@@ -186,11 +183,9 @@ fn check_golden(name: &str, img: &image::GrayImage) {
         phasecast::lab::plot::save_gray(img, &dir.join(name)).unwrap();
         if same_size {
             let diff = image::GrayImage::from_fn(img.width(), img.height(), |x, y| {
-                image::Luma([
-                    (golden.get_pixel(x, y)[0] as i32 - img.get_pixel(x, y)[0] as i32)
-                        .unsigned_abs()
-                        .min(255) as u8,
-                ])
+                image::Luma([(golden.get_pixel(x, y)[0] as i32 - img.get_pixel(x, y)[0] as i32)
+                    .unsigned_abs()
+                    .min(255) as u8])
             });
             phasecast::lab::plot::save_gray(&diff, &dir.join(format!("diff_{name}"))).unwrap();
         }
@@ -213,15 +208,7 @@ fn golden_section() {
         seed: 3,
         ..Default::default()
     };
-    let img = sem::render(
-        &golden_volume(),
-        View::Section {
-            axis: Axis::Y,
-            pos: 20,
-        },
-        &opts,
-    )
-    .unwrap();
+    let img = sem::render(&golden_volume(), View::Section { axis: Axis::Y, pos: 20 }, &opts).unwrap();
     check_golden("sem_section.png", &img);
 }
 

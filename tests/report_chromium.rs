@@ -30,56 +30,27 @@ fn dump_dom(page: &Path) -> String {
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap_or_else(|e| panic!("cannot start `{}` ({e}); install it with `apt-get install -y chromium` or set PHASECAST_CHROMIUM", chromium()));
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn attr(dom: &str, name: &str) -> usize {
     let key = format!("{name}=\"");
-    let i = dom
-        .find(&key)
-        .unwrap_or_else(|| panic!("no {name} on the page; the load check did not run"));
-    dom[i + key.len()..]
-        .split('"')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    let i = dom.find(&key).unwrap_or_else(|| panic!("no {name} on the page; the load check did not run"));
+    dom[i + key.len()..].split('"').next().unwrap().parse().unwrap()
 }
 
 fn assert_self_contained(html: &str) {
-    for bad in [
-        "src=\"http",
-        "href=\"http",
-        "src=\"//",
-        "url(http",
-        "@import",
-    ] {
+    for bad in ["src=\"http", "href=\"http", "src=\"//", "url(http", "@import"] {
         assert!(!html.contains(bad), "external reference `{bad}`");
     }
     for src in html.split("<img ").skip(1) {
-        assert!(
-            src.starts_with("src=\"data:image/png;base64,"),
-            "image not embedded: {}",
-            &src[..60.min(src.len())]
-        );
+        assert!(src.starts_with("src=\"data:image/png;base64,"), "image not embedded: {}", &src[..60.min(src.len())]);
     }
 }
 
 fn tiny_overrides() -> Vec<String> {
-    [
-        "grid.nx=16",
-        "grid.ny=16",
-        "grid.nz=12",
-        "stages.0.duration_s=0.02",
-        "outputs.every_s=0.02",
-    ]
-    .map(String::from)
-    .to_vec()
+    ["grid.nx=16", "grid.ny=16", "grid.nz=12", "stages.0.duration_s=0.02", "outputs.every_s=0.02"].map(String::from).to_vec()
 }
 
 #[test]
@@ -87,64 +58,31 @@ fn run_report_renders_in_headless_chromium() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let cfg = phasecast::scene::load(None, &tiny_overrides()).unwrap();
-    run::run(
-        &cfg,
-        &RunOptions {
-            out_dir: dir.clone(),
-            backend: BackendChoice::Cpu,
-            adapter: None,
-            quiet: true,
-            until_s: None,
-        },
-    )
-    .unwrap();
+    run::run(&cfg, &RunOptions { out_dir: dir.clone(), backend: BackendChoice::Cpu, adapter: None, quiet: true, until_s: None }).unwrap();
     let page = phasecast::report::write_run_report(&dir).unwrap();
     let html = std::fs::read_to_string(&page).unwrap();
     assert_self_contained(&html);
-    let analysis: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("analysis.json")).unwrap()).unwrap();
-    let run_json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let analysis: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("analysis.json")).unwrap()).unwrap();
+    let run_json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
     let imgs = html.matches("<img ").count();
     // section.png, depth_profile.png and pore_size_distribution.png are always there;
     // the lab's images when that stage wrote them.
-    let lab = [
-        "sem_section.png",
-        "sem_top.png",
-        "sem_bottom.png",
-        "porometry.png",
-    ]
-    .iter()
-    .filter(|f| dir.join(f).exists())
-    .count();
+    let lab = ["sem_section.png", "sem_top.png", "sem_bottom.png", "porometry.png"].iter().filter(|f| dir.join(f).exists()).count();
     assert_eq!(imgs, 3 + lab);
 
     let dom = dump_dom(&page);
-    assert_eq!(
-        attr(&dom, "data-images-loaded"),
-        imgs,
-        "every embedded image decodes"
-    );
+    assert_eq!(attr(&dom, "data-images-loaded"), imgs, "every embedded image decodes");
     assert_eq!(attr(&dom, "data-images-broken"), 0);
     let class = analysis["structure"]["class"].as_str().unwrap();
-    assert!(
-        dom.contains(&format!("id=\"structure-class\">{class}<")),
-        "class on the page"
-    );
+    assert!(dom.contains(&format!("id=\"structure-class\">{class}<")), "class on the page");
     for r in analysis["structure"]["reasons"].as_array().unwrap() {
         let r = phasecast::report::escape(r.as_str().unwrap());
         assert!(dom.contains(&r), "reason `{r}` on the page");
     }
     let porosity = analysis["porosity"].as_f64().unwrap();
-    assert!(
-        dom.contains(&format!(">{}<", fmt4(porosity))),
-        "porosity {porosity} on the page"
-    );
+    assert!(dom.contains(&format!(">{}<", fmt4(porosity))), "porosity {porosity} on the page");
     let vups = run_json["voxel_updates_per_s"].as_f64().unwrap();
-    assert!(
-        dom.contains(&format!("{:.3e}", vups)) || dom.contains(&fmt4(vups)),
-        "voxel-updates/s {vups} on the page"
-    );
+    assert!(dom.contains(&format!("{:.3e}", vups)) || dom.contains(&fmt4(vups)), "voxel-updates/s {vups} on the page");
     assert!(dom.contains("id=\"status\">completed<"));
     if analysis.get("porometry").is_none() {
         assert!(dom.contains("not measured"), "absent lab figures say so");
@@ -159,11 +97,7 @@ fn fmt4(x: f64) -> String {
     }
     let d = (3 - a.log10().floor() as i32).max(0) as usize;
     let s = format!("{x:.d$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
 }
 
 #[test]

@@ -30,10 +30,7 @@ fn embedded_scenes_are_valid() {
     // Every reduced scene has its full-size namesake.
     for e in std::fs::read_dir(root.join("scenes/small")).unwrap() {
         let name = e.unwrap().file_name();
-        assert!(
-            root.join("scenes").join(&name).exists(),
-            "scenes/small/{name:?} has no full-size scene"
-        );
+        assert!(root.join("scenes").join(&name).exists(), "scenes/small/{name:?} has no full-size scene");
     }
     let cfg = scene::load(None, &[]).unwrap();
     assert_eq!(cfg.name, "quickstart");
@@ -42,45 +39,23 @@ fn embedded_scenes_are_valid() {
 #[test]
 fn invalid_values_name_file_key_value_and_range() {
     let e = err(&["grid.nx=0"]);
-    assert!(
-        e.contains("scenes/quickstart.toml")
-            && e.contains("`grid.nx`")
-            && e.contains("= 0")
-            && e.contains("from 1 to 4096"),
-        "{e}"
-    );
+    assert!(e.contains("scenes/quickstart.toml") && e.contains("`grid.nx`") && e.contains("= 0") && e.contains("from 1 to 4096"), "{e}");
     let e = err(&["grid.voxel_um=-1"]);
     assert!(e.contains("`grid.voxel_um`") && e.contains("> 0"), "{e}");
     let e = err(&["model.kind=\"quaternary\""]);
-    assert!(
-        e.contains("`model.kind`") && e.contains("\"ternary\" or \"double_well\""),
-        "{e}"
-    );
+    assert!(e.contains("`model.kind`") && e.contains("\"ternary\" or \"double_well\""), "{e}");
     let e = err(&["initial.phi_n=0.9"]);
     assert!(e.contains("`initial.phi_n`") && e.contains("< 1"), "{e}");
     let e = err(&["stages.0.boundary.x_min=\"no_flux\""]);
-    assert!(
-        e.contains("`stages.0.boundary.x_min`") && e.contains("pairs"),
-        "{e}"
-    );
+    assert!(e.contains("`stages.0.boundary.x_min`") && e.contains("pairs"), "{e}");
     let e = err(&["stages.0.boundary.z_min=\"open\""]);
-    assert!(
-        e.contains("`stages.0.boundary.z_min`")
-            && e.contains("\"periodic\", \"no_flux\", \"reservoir\" or \"vapor\""),
-        "{e}"
-    );
+    assert!(e.contains("`stages.0.boundary.z_min`") && e.contains("\"periodic\", \"no_flux\", \"reservoir\" or \"vapor\""), "{e}");
     let e = err(&["stages.0.boundary.z_min=\"reservoir\""]);
     assert!(e.contains("`stages.0.reservoir`"), "{e}");
     let e = err(&["mobility.vitrification_factor=2"]);
-    assert!(
-        e.contains("`mobility.vitrification_factor`") && e.contains("between 0 and 1"),
-        "{e}"
-    );
+    assert!(e.contains("`mobility.vitrification_factor`") && e.contains("between 0 and 1"), "{e}");
     let e = err(&["outputs.formats=[\"hdf5\"]"]);
-    assert!(
-        e.contains("`outputs.formats`") && e.contains("\"vti\" and \"npy\""),
-        "{e}"
-    );
+    assert!(e.contains("`outputs.formats`") && e.contains("\"vti\" and \"npy\""), "{e}");
 }
 
 #[test]
@@ -88,26 +63,16 @@ fn unknown_and_mistyped_keys_are_named() {
     let e = err(&["grid.nxx=3"]);
     assert!(e.contains("nxx"), "{e}");
     let e = err(&["grid.nx=\"many\""]);
-    assert!(
-        e.contains("nx") && e.contains("scenes/quickstart.toml"),
-        "{e}"
-    );
+    assert!(e.contains("nx") && e.contains("scenes/quickstart.toml"), "{e}");
 }
 
 #[test]
 fn overrides_reach_nested_keys_and_report_bad_paths() {
-    let cfg = scene::load_str(
-        "q.toml",
-        BASE,
-        &["grid.nx=32".into(), "stages.0.duration_s=0.25".into()],
-    )
-    .unwrap();
+    let cfg = scene::load_str("q.toml", BASE, &["grid.nx=32".into(), "stages.0.duration_s=0.25".into()]).unwrap();
     assert_eq!(cfg.grid.nx, 32);
     assert_eq!(cfg.stages[0].duration_s, 0.25);
     match scene::load_str("q.toml", BASE, &["stages.5.duration_s=1".into()]) {
-        Err(SceneError::Override { message, .. }) => {
-            assert!(message.contains("out of range"), "{message}")
-        }
+        Err(SceneError::Override { message, .. }) => assert!(message.contains("out of range"), "{message}"),
         other => panic!("{other:?}"),
     }
     match scene::load_str("q.toml", BASE, &["nonsense".into()]) {

@@ -63,16 +63,11 @@ fn erfc(x: f64) -> f64 {
     // not needed here: Numerical Recipes' erfcc, fractional error < 1.2e-7.
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t
-        * (-z * z - 1.26551223
-            + t * (1.00002368
-                + t * (0.37409196
-                    + t * (0.09678418
-                        + t * (-0.18628806
-                            + t * (0.27886807
-                                + t * (-1.13520398
-                                    + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
-            .exp();
+    let r = t * (-z * z - 1.26551223
+        + t * (1.00002368
+            + t * (0.37409196
+                + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
+        .exp();
     if x >= 0.0 {
         r
     } else {
@@ -81,26 +76,13 @@ fn erfc(x: f64) -> f64 {
 }
 
 /// Runs `n` steps of `dt` on the CPU twins with kernel parameters `p`.
-fn run_cpu(
-    p: &phasecast::solver::params::Params,
-    aux: Vec<[f32; 2]>,
-    phi: Vec<[f32; 2]>,
-    dt: f64,
-    n: u32,
-) -> (Vec<[f32; 2]>, Vec<[f32; 2]>) {
+fn run_cpu(p: &phasecast::solver::params::Params, aux: Vec<[f32; 2]>, phi: Vec<[f32; 2]>, dt: f64, n: u32) -> (Vec<[f32; 2]>, Vec<[f32; 2]>) {
     let p = *p;
     let mut b = CpuBackend::new(&p);
     b.set_params(&p);
     b.upload(&phi);
     b.upload_aux(&aux);
-    let steps: Vec<StepInfo> = (0..n)
-        .map(|k| StepInfo {
-            step: k,
-            dt: dt as f32,
-            noise_scale: 0.0,
-            _pad: 0,
-        })
-        .collect();
+    let steps: Vec<StepInfo> = (0..n).map(|k| StepInfo { step: k, dt: dt as f32, noise_scale: 0.0, _pad: 0 }).collect();
     b.advance(&steps);
     (b.download(), b.download_aux())
 }
@@ -112,20 +94,11 @@ fn run_cpu(
 #[test]
 fn heat_conduction_with_newton_cooling_matches_carslaw_and_jaeger() {
     // Physical diffusivity with no cap: α = k/(ρ c_p) in µm²/s with 1 µm voxels, 1 s units.
-    let cfg = column(
-        400,
-        &[
-            "crystallization.mobility=0.0",
-            "cooling.heat_transfer_w_m2_k=30000",
-        ],
-    );
+    let cfg = column(400, &["crystallization.mobility=0.0", "cooling.heat_transfer_w_m2_k=30000"]);
     let th = cfg.thermal.as_ref().unwrap();
     let p = cfg.params(&cfg.stages[0]);
     let alpha = p.th_heat[0] as f64;
-    assert!(
-        (alpha - th.diffusivity_m2_s * 1e12).abs() < 1e-6 * alpha,
-        "α in model units {alpha}"
-    );
+    assert!((alpha - th.diffusivity_m2_s * 1e12).abs() < 1e-6 * alpha, "α in model units {alpha}");
     let g = th.top.heat_transfer_w_m2_k / th.conductivity_w_m_k * 1e-6; // per µm
     let t0 = th.dissolution_temperature_c;
     let tm = th.top.temperature_c;
@@ -137,10 +110,7 @@ fn heat_conduction_with_newton_cooling_matches_carslaw_and_jaeger() {
     let (_, out) = run_cpu(&p, aux, phi, dt, n);
     let t = dt * n as f64;
     let s = (alpha * t).sqrt();
-    assert!(
-        2.0 * s < 200.0,
-        "the column stays semi-infinite: diffusion length {s} voxels"
-    );
+    assert!(2.0 * s < 200.0, "the column stays semi-infinite: diffusion length {s} voxels");
     let mut worst = 0.0f64;
     for (i, a) in out.iter().enumerate().take(60) {
         let x = i as f64 + 0.5;
@@ -150,10 +120,7 @@ fn heat_conduction_with_newton_cooling_matches_carslaw_and_jaeger() {
         let got = a[0] as f64 - tips::KELVIN;
         worst = worst.max((got - expect).abs() / (t0 - tm));
     }
-    eprintln!(
-        "Newton cooling: max deviation {:.3e} of the temperature drop (Biot per voxel {:.3})",
-        worst, g
-    );
+    eprintln!("Newton cooling: max deviation {:.3e} of the temperature drop (Biot per voxel {:.3})", worst, g);
     assert!(worst < 5e-3, "deviation {worst}");
 }
 
@@ -189,21 +156,13 @@ fn crystal_front_moves_at_the_travelling_wave_speed() {
     let drive_target = -0.04f64;
     let temp = 1.0 / (inv_tm as f64 - drive_target / p.th_cryst[0] as f64);
     let chi = p.th_chi[0] as f64 + p.th_chi[1] as f64 / temp;
-    let inv_tm = p.th_chi[2] as f64
-        + p.th_chi[3] as f64 * ((1.0 - q as f64) - chi * (1.0 - q as f64).powi(2));
+    let inv_tm = p.th_chi[2] as f64 + p.th_chi[3] as f64 * ((1.0 - q as f64) - chi * (1.0 - q as f64).powi(2));
     let drive = p.th_cryst[0] as f64 * (inv_tm - 1.0 / temp);
     let w = q as f64 * p.th_cryst[1] as f64;
     let kappa = p.th_cryst[2] as f64;
     let width = (kappa / (2.0 * w)).sqrt();
     let z0 = 40.0;
-    let aux: Vec<[f32; 2]> = (0..nz)
-        .map(|z| {
-            [
-                temp as f32,
-                (0.5 * (1.0 - ((z as f64 + 0.5 - z0) / (2.0 * width)).tanh())) as f32,
-            ]
-        })
-        .collect();
+    let aux: Vec<[f32; 2]> = (0..nz).map(|z| [temp as f32, (0.5 * (1.0 - ((z as f64 + 0.5 - z0) / (2.0 * width)).tanh())) as f32]).collect();
     let phi = vec![[q, 0.0]; nz];
     let mut b = CpuBackend::new(&p);
     b.set_params(&p);
@@ -215,16 +174,7 @@ fn crystal_front_moves_at_the_travelling_wave_speed() {
         let (y0, y1) = (a[k - 1][1] as f64, a[k][1] as f64);
         (k as f64 - 0.5) + (y0 - 0.5) / (y0 - y1)
     };
-    let mk = |first: u32, n: u32| -> Vec<StepInfo> {
-        (first..first + n)
-            .map(|k| StepInfo {
-                step: k,
-                dt: dt as f32,
-                noise_scale: 0.0,
-                _pad: 0,
-            })
-            .collect()
-    };
+    let mk = |first: u32, n: u32| -> Vec<StepInfo> { (first..first + n).map(|k| StepInfo { step: k, dt: dt as f32, noise_scale: 0.0, _pad: 0 }).collect() };
     // Let the profile relax, then time the front.
     b.advance(&mk(0, 2000));
     let x1 = front(&b.download_aux());
@@ -233,15 +183,9 @@ fn crystal_front_moves_at_the_travelling_wave_speed() {
     let x2 = front(&b.download_aux());
     let v = (x2 - x1) / (n as f64 * dt);
     let expect = -6.0 * p.th_cryst[3] as f64 * (q as f64 * drive) * (kappa / (2.0 * w)).sqrt();
-    eprintln!(
-        "front speed {v:.5} vs travelling wave {expect:.5} voxels per time (Δ/W = {:.3})",
-        q as f64 * drive / w
-    );
+    eprintln!("front speed {v:.5} vs travelling wave {expect:.5} voxels per time (Δ/W = {:.3})", q as f64 * drive / w);
     assert!(expect > 0.0 && x2 < nz as f64 - 20.0);
-    assert!(
-        (v - expect).abs() < 0.05 * expect,
-        "front speed {v} vs {expect}"
-    );
+    assert!((v - expect).abs() < 0.05 * expect, "front speed {v} vs {expect}");
 }
 
 /// The front stalls at Flory's depressed melting point: a degree below it the
@@ -258,33 +202,19 @@ fn crystal_is_stable_below_and_melts_above_the_flory_melting_point() {
     // Flory's relation from the materials' numbers, independently of the kernel's constants.
     let m: toml::Table = phasecast::scene::recipe::MATERIALS.parse().unwrap();
     let pv = m["polymers"]["PVDF"].as_table().unwrap();
-    let dhu =
-        pv["heat_of_fusion_j_g"].as_float().unwrap() * pv["repeat_unit_g_mol"].as_float().unwrap();
+    let dhu = pv["heat_of_fusion_j_g"].as_float().unwrap() * pv["repeat_unit_g_mol"].as_float().unwrap();
     let vu = pv["repeat_unit_molar_volume_cm3_mol"].as_float().unwrap();
-    let v1 = m["diluents"]["DEP"]["molar_volume_cm3_mol"]
-        .as_float()
-        .unwrap();
+    let v1 = m["diluents"]["DEP"]["molar_volume_cm3_mol"].as_float().unwrap();
     // Solve Tm = Flory(χ(Tm)) by fixed point.
     let mut tm = th.melting_point_c + tips::KELVIN;
     for _ in 0..50 {
         let chi = th.chi_a + th.chi_b_k / tm;
-        tm =
-            tips::flory_melting_point(th.melting_point_c + tips::KELVIN, dhu, vu, v1, chi, 1.0 - q);
+        tm = tips::flory_melting_point(th.melting_point_c + tips::KELVIN, dhu, vu, v1, chi, 1.0 - q);
     }
-    eprintln!(
-        "Flory melting point of PVDF at φ_p = {q:.3} in DEP: {:.2} °C",
-        tm - tips::KELVIN
-    );
+    eprintln!("Flory melting point of PVDF at φ_p = {q:.3} in DEP: {:.2} °C", tm - tips::KELVIN);
     let width = (p.th_cryst[2] as f64 / (2.0 * q * p.th_cryst[1] as f64)).sqrt();
     let run_at = |temp: f64| -> f64 {
-        let aux: Vec<[f32; 2]> = (0..nz)
-            .map(|z| {
-                [
-                    temp as f32,
-                    (0.5 * (1.0 - ((z as f64 + 0.5 - 60.0) / (2.0 * width)).tanh())) as f32,
-                ]
-            })
-            .collect();
+        let aux: Vec<[f32; 2]> = (0..nz).map(|z| [temp as f32, (0.5 * (1.0 - ((z as f64 + 0.5 - 60.0) / (2.0 * width)).tanh())) as f32]).collect();
         let phi = vec![[q as f32, 0.0]; nz];
         let (_, out) = run_cpu(&p, aux, phi, 0.02, 20000);
         out.iter().map(|a| a[1] as f64).sum::<f64>() - 60.0
@@ -296,6 +226,7 @@ fn crystal_is_stable_below_and_melts_above_the_flory_melting_point() {
     assert!(above < -3.0, "{above}");
 }
 
+
 /// A temperature gradient alone moves no mass when thermodiffusion is off
 /// (crystallization.soret = false, the default); with it on, the χ(T) term of
 /// Flory–Huggins drives polymer toward the warm end. A homogeneous solution
@@ -304,51 +235,30 @@ fn crystal_is_stable_below_and_melts_above_the_flory_melting_point() {
 fn temperature_gradient_moves_no_mass_without_thermodiffusion() {
     let nz = 32;
     let drift = |soret: bool| -> (f64, f64) {
-        let cfg = column(
-            nz,
-            &[
-                "crystallization.mobility=0.0",
-                "crystallization.max_lewis=1.0",
-                "cooling.medium=insulated",
-                &format!("crystallization.soret={soret}"),
-            ],
-        );
+        let cfg = column(nz, &["crystallization.mobility=0.0", "crystallization.max_lewis=1.0", "cooling.medium=insulated", &format!("crystallization.soret={soret}")]);
         let p = cfg.params(&cfg.stages[0]);
         assert_eq!(p.isothermal_flux(), !soret);
         let q = cfg.thermal.as_ref().unwrap().volume_fraction_polymer as f32;
-        let aux: Vec<[f32; 2]> = (0..nz)
-            .map(|z| [(150.0 + tips::KELVIN) as f32 + z as f32, 0.0])
-            .collect();
+        let aux: Vec<[f32; 2]> = (0..nz).map(|z| [(150.0 + tips::KELVIN) as f32 + z as f32, 0.0]).collect();
         let phi = vec![[q, 0.0]; nz];
         let (out, _) = run_cpu(&p, aux, phi, 0.01, 2000);
         let cold: f64 = out[..nz / 2].iter().map(|c| c[0] as f64).sum();
         let warm: f64 = out[nz / 2..].iter().map(|c| c[0] as f64).sum();
         let total = cold + warm;
-        (
-            (warm - cold) / total,
-            (total - nz as f64 * q as f64).abs() / total,
-        )
+        ((warm - cold) / total, (total - nz as f64 * q as f64).abs() / total)
     };
     let (with, mass_with) = drift(true);
     let (without, mass_without) = drift(false);
     eprintln!("polymer (warm − cold)/total after 20 time units: {with:.3e} with thermodiffusion, {without:.3e} without");
     assert!(with > 1e-4, "χ(T) drives polymer to the warm end: {with}");
     assert!(without.abs() < 1e-2 * with, "{without} vs {with}");
-    assert!(
-        mass_with < 1e-5 && mass_without < 1e-5,
-        "mass conserved: {mass_with} {mass_without}"
-    );
+    assert!(mass_with < 1e-5 && mass_without < 1e-5, "mass conserved: {mass_with} {mass_without}");
 }
 
 /// The small Ts-sweep scene at reduced size, for the GPU and mechanism tests.
 fn small_tips(n: usize, ts: f64, extra: &[&str]) -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/small/tips_pvdf_dep.toml");
-    let mut over: Vec<String> = vec![
-        format!("grid.nx={n}"),
-        format!("grid.ny={n}"),
-        format!("grid.nz={n}"),
-        format!("dissolution.temperature_c={ts}"),
-    ];
+    let mut over: Vec<String> = vec![format!("grid.nx={n}"), format!("grid.ny={n}"), format!("grid.nz={n}"), format!("dissolution.temperature_c={ts}")];
     over.extend(extra.iter().map(|s| s.to_string()));
     scene::load(Some(&path), &over).expect("small TIPS scene is valid")
 }
@@ -367,35 +277,15 @@ fn gpu_and_cpu_agree_on_a_tips_run() {
     gpu.advance(&steps);
     let (pc, pg) = (cpu.download(), gpu.download());
     let (ac, ag) = (cpu.download_aux(), gpu.download_aux());
-    let dphi = pc
-        .iter()
-        .zip(&pg)
-        .map(|(a, b)| (a[0] - b[0]).abs())
-        .fold(0.0f32, f32::max);
-    let dt_max = ac
-        .iter()
-        .zip(&ag)
-        .map(|(a, b)| (a[0] - b[0]).abs())
-        .fold(0.0f32, f32::max);
-    let dpsi = ac
-        .iter()
-        .zip(&ag)
-        .map(|(a, b)| (a[1] - b[1]).abs())
-        .fold(0.0f32, f32::max);
+    let dphi = pc.iter().zip(&pg).map(|(a, b)| (a[0] - b[0]).abs()).fold(0.0f32, f32::max);
+    let dt_max = ac.iter().zip(&ag).map(|(a, b)| (a[0] - b[0]).abs()).fold(0.0f32, f32::max);
+    let dpsi = ac.iter().zip(&ag).map(|(a, b)| (a[1] - b[1]).abs()).fold(0.0f32, f32::max);
     let psi_mean = ac.iter().map(|a| a[1] as f64).sum::<f64>() / ac.len() as f64;
     eprintln!("TIPS GPU vs CPU after 400 steps: max |Δφ_p| {dphi:.2e}, |ΔT| {dt_max:.2e} K, |Δψ| {dpsi:.2e} (mean ψ {psi_mean:.3})");
     assert!(psi_mean > 1e-3, "seeds grew crystals: mean ψ {psi_mean}");
-    assert!(
-        dphi < 1e-4 && dt_max < 1e-2 && dpsi < 1e-3,
-        "{dphi} {dt_max} {dpsi}"
-    );
+    assert!(dphi < 1e-4 && dt_max < 1e-2 && dpsi < 1e-3, "{dphi} {dt_max} {dpsi}");
     let (rc, rg) = (cpu.reduce(), gpu.reduce());
-    assert!(
-        (rc.sum_t - rg.sum_t).abs() < 1e-4 * rc.sum_t,
-        "{} vs {}",
-        rc.sum_t,
-        rg.sum_t
-    );
+    assert!((rc.sum_t - rg.sum_t).abs() < 1e-4 * rc.sum_t, "{} vs {}", rc.sum_t, rg.sum_t);
     assert!((rc.sum_crystal - rg.sum_crystal).abs() < 1e-3 * rc.sum_crystal.max(1.0));
 }
 
@@ -408,11 +298,7 @@ fn gpu_and_cpu_agree_with_medium_exchange() {
     let p = cfg.params(&cfg.stages[0]);
     assert_eq!(p.bc_code(4), 2, "the top face is a reservoir of the medium");
     assert_eq!(p.bc_code(5), 1, "the insulated back passes no mass");
-    assert!(
-        p.th_surf[3] > 0.0 && p.chi_sn > 0.0,
-        "DTDP is a poorer liquid for PVDF than DEP: Δb {}",
-        p.th_surf[3]
-    );
+    assert!(p.th_surf[3] > 0.0 && p.chi_sn > 0.0, "DTDP is a poorer liquid for PVDF than DEP: Δb {}", p.th_surf[3]);
     let (mut cpu, dt) = common::start(&cfg, common::cpu_backend(&p), 0.5);
     let (mut gpu, _) = common::start(&cfg, common::gpu_backend(&p), 0.5);
     let m0 = cpu.reduce();
@@ -420,34 +306,18 @@ fn gpu_and_cpu_agree_with_medium_exchange() {
     cpu.advance(&steps);
     gpu.advance(&steps);
     let (pc, pg) = (cpu.download(), gpu.download());
-    let d = pc
-        .iter()
-        .zip(&pg)
-        .map(|(a, b)| (a[0] - b[0]).abs().max((a[1] - b[1]).abs()))
-        .fold(0.0f32, f32::max);
+    let d = pc.iter().zip(&pg).map(|(a, b)| (a[0] - b[0]).abs().max((a[1] - b[1]).abs())).fold(0.0f32, f32::max);
     let (rc, rg) = (cpu.reduce(), gpu.reduce());
     let top: f64 = pc[..256].iter().map(|c| c[1] as f64).sum::<f64>() / 256.0;
-    let deep: f64 = pc[256 * 8..256 * 9]
-        .iter()
-        .map(|c| c[1] as f64)
-        .sum::<f64>()
-        / 256.0;
+    let deep: f64 = pc[256 * 8..256 * 9].iter().map(|c| c[1] as f64).sum::<f64>() / 256.0;
     eprintln!(
         "exchange: GPU vs CPU max |Δφ| {d:.2e}; medium taken up {:.4e} (GPU {:.4e}); φ_n top layer {top:.4}, 9th layer {deep:.2e}; polymer {:.6e} → {:.6e}",
         rc.sum_n, rg.sum_n, m0.sum_p, rc.sum_p
     );
     assert!(d < 1e-4, "{d}");
     assert!(rc.sum_n > 0.0 && (rc.sum_n - rg.sum_n).abs() < 1e-3 * rc.sum_n);
-    assert!(
-        top > 10.0 * deep.max(1e-9),
-        "the medium enters from the top: {top} vs {deep}"
-    );
-    assert!(
-        (rc.sum_p - m0.sum_p).abs() < 1e-5 * m0.sum_p,
-        "the polymer stays: {} vs {}",
-        rc.sum_p,
-        m0.sum_p
-    );
+    assert!(top > 10.0 * deep.max(1e-9), "the medium enters from the top: {top} vs {deep}");
+    assert!((rc.sum_p - m0.sum_p).abs() < 1e-5 * m0.sum_p, "the polymer stays: {} vs {}", rc.sum_p, m0.sum_p);
 }
 
 /// Seed 002's mechanism in small (16³ columns of the reduced Ts-sweep scene):
@@ -473,12 +343,7 @@ fn low_dissolution_temperature_gels_before_demixing_and_high_demixes_first() {
             let phi = b.download();
             let n = phi.len() as f64;
             let mean = phi.iter().map(|c| c[0] as f64).sum::<f64>() / n;
-            let sd = (phi
-                .iter()
-                .map(|c| (c[0] as f64 - mean).powi(2))
-                .sum::<f64>()
-                / n)
-                .sqrt();
+            let sd = (phi.iter().map(|c| (c[0] as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
             let secs = t * cfg.units.time_s;
             if t_cryst.is_none() && tot.crystallinity() >= 0.2 {
                 t_cryst = Some(secs);
@@ -492,14 +357,8 @@ fn low_dissolution_temperature_gels_before_demixing_and_high_demixes_first() {
     };
     let (c_lo, d_lo) = run(130.0);
     let c_lo = c_lo.expect("130 °C crystallizes");
-    assert!(
-        d_lo.is_none_or(|d| d > c_lo),
-        "130 °C: gels ({c_lo} s) before it demixes ({d_lo:?} s)"
-    );
+    assert!(d_lo.is_none_or(|d| d > c_lo), "130 °C: gels ({c_lo} s) before it demixes ({d_lo:?} s)");
     let (c_hi, d_hi) = run(160.0);
     let d_hi = d_hi.expect("160 °C demixes");
-    assert!(
-        c_hi.is_none_or(|c| c > d_hi),
-        "160 °C: demixes ({d_hi} s) before it gels ({c_hi:?} s)"
-    );
+    assert!(c_hi.is_none_or(|c| c > d_hi), "160 °C: demixes ({d_hi} s) before it gels ({c_hi:?} s)");
 }

@@ -10,11 +10,7 @@ fn sample_files(dir: &std::path::Path) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     write_npy(&n, &v, &serde_json::Value::Null).unwrap();
     write_vti(&t, &[("phi_p", &v)]).unwrap();
     write_tiff_stack(&f, &v).unwrap();
-    (
-        std::fs::read(n).unwrap(),
-        std::fs::read(t).unwrap(),
-        std::fs::read(f).unwrap(),
-    )
+    (std::fs::read(n).unwrap(), std::fs::read(t).unwrap(), std::fs::read(f).unwrap())
 }
 
 #[derive(Debug, Clone)]
@@ -29,8 +25,7 @@ fn damage() -> impl Strategy<Value = Vec<Damage>> {
         prop_oneof![
             any::<usize>().prop_map(Damage::Truncate),
             (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Damage::Flip(i, b)),
-            (any::<usize>(), prop::collection::vec(any::<u8>(), 1..8))
-                .prop_map(|(i, b)| Damage::Insert(i, b)),
+            (any::<usize>(), prop::collection::vec(any::<u8>(), 1..8)).prop_map(|(i, b)| Damage::Insert(i, b)),
         ],
         1..4,
     )

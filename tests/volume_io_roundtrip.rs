@@ -6,12 +6,7 @@ use std::path::Path;
 
 fn ramp(shape: [usize; 3], voxel: f64) -> Volume<f32> {
     let n = shape[0] * shape[1] * shape[2];
-    Volume::from_vec(
-        shape,
-        voxel,
-        (0..n).map(|i| (i as f32) * 0.25 - 3.0).collect(),
-    )
-    .unwrap()
+    Volume::from_vec(shape, voxel, (0..n).map(|i| (i as f32) * 0.25 - 3.0).collect()).unwrap()
 }
 
 #[test]
@@ -23,8 +18,7 @@ fn npy_round_trip_with_sidecar() {
     let bytes = std::fs::read(&p).unwrap();
     // The header (magic .. '\n') is a multiple of 64 bytes, as numpy requires.
     assert_eq!((bytes.len() - 4 * 60) % 64, 0);
-    let side: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("f.json")).unwrap()).unwrap();
+    let side: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("f.json")).unwrap()).unwrap();
     assert_eq!(side["voxel_um"], 0.125);
     assert_eq!(side["shape_zyx"], serde_json::json!([3, 4, 5]));
     assert_eq!(side["step"], 500);
@@ -80,11 +74,7 @@ fn tiff_round_trip_keeps_voxel_size() {
     let r = read_tiff_stack(&p, None).unwrap();
     assert_eq!(r.volume.data, v.data);
     assert_eq!(r.volume.shape, v.shape);
-    assert!(
-        (r.volume.voxel_um - 0.05).abs() < 1e-9,
-        "{}",
-        r.volume.voxel_um
-    );
+    assert!((r.volume.voxel_um - 0.05).abs() < 1e-9, "{}", r.volume.voxel_um);
 }
 
 #[test]
@@ -92,24 +82,11 @@ fn raw_reads_and_rejects_wrong_size() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("v.raw");
     let vals: Vec<u16> = (0..24).collect();
-    std::fs::write(
-        &p,
-        vals.iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
-    let spec = RawSpec {
-        shape: [2, 3, 4],
-        dtype: RawDtype::U16,
-        voxel_um: 1.0,
-    };
+    std::fs::write(&p, vals.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>()).unwrap();
+    let spec = RawSpec { shape: [2, 3, 4], dtype: RawDtype::U16, voxel_um: 1.0 };
     let r = read_raw(&p, &spec).unwrap();
     assert_eq!(r.volume.get(1, 2, 3), 23.0);
-    let bad = RawSpec {
-        shape: [2, 3, 5],
-        ..spec
-    };
+    let bad = RawSpec { shape: [2, 3, 5], ..spec };
     let e = read_raw(&p, &bad).unwrap_err().to_string();
     assert!(e.contains("60 bytes") && e.contains("48"), "{e}");
 }
@@ -119,12 +96,7 @@ fn run_folder_reads_phi_p() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("fields")).unwrap();
     let v = ramp([2, 2, 2], 0.2);
-    write_npy(
-        &dir.path().join("fields/step_000500_phi_p.npy"),
-        &v,
-        &serde_json::json!({}),
-    )
-    .unwrap();
+    write_npy(&dir.path().join("fields/step_000500_phi_p.npy"), &v, &serde_json::json!({})).unwrap();
     write_vti(&dir.path().join("fields/step_000500.vti"), &[("phi_p", &v)]).unwrap();
     std::fs::write(
         dir.path().join("run.json"),
@@ -144,12 +116,7 @@ fn errors_name_file_and_sizes() {
     let bytes = std::fs::read(&p).unwrap();
     std::fs::write(&p, &bytes[..bytes.len() - 10]).unwrap();
     let e = read_npy(&p, None).unwrap_err().to_string();
-    assert!(
-        e.contains("t.npy")
-            && e.contains(&bytes.len().to_string())
-            && e.contains(&(bytes.len() - 10).to_string()),
-        "{e}"
-    );
+    assert!(e.contains("t.npy") && e.contains(&bytes.len().to_string()) && e.contains(&(bytes.len() - 10).to_string()), "{e}");
 
     let f = dir.path().join("f.npy");
     let mut h = b"\x93NUMPY\x01\x00".to_vec();
@@ -168,9 +135,7 @@ fn errors_name_file_and_sizes() {
     let e = read_vti(&v, None).unwrap_err().to_string();
     assert!(e.contains("t.vti") && e.contains("too short"), "{e}");
 
-    let e = read_volume(Path::new("/nonexistent/x.npy"), &ReadOptions::default())
-        .unwrap_err()
-        .to_string();
+    let e = read_volume(Path::new("/nonexistent/x.npy"), &ReadOptions::default()).unwrap_err().to_string();
     assert!(e.contains("/nonexistent/x.npy"), "{e}");
 }
 
@@ -180,18 +145,9 @@ fn npy_without_voxel_size_asks_for_one() {
     let p = dir.path().join("n.npy");
     write_npy(&p, &ramp([1, 2, 2], 1.0), &serde_json::Value::Null).unwrap();
     std::fs::remove_file(dir.path().join("n.json")).unwrap();
-    let e = read_volume(&p, &ReadOptions::default())
-        .unwrap_err()
-        .to_string();
+    let e = read_volume(&p, &ReadOptions::default()).unwrap_err().to_string();
     assert!(e.contains("--voxel-um"), "{e}");
-    let ok = read_volume(
-        &p,
-        &ReadOptions {
-            voxel_um: Some(0.3),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let ok = read_volume(&p, &ReadOptions { voxel_um: Some(0.3), ..Default::default() }).unwrap();
     assert_eq!(ok.volume.voxel_um, 0.3);
 }
 
@@ -202,13 +158,7 @@ fn numpy_reads_our_npy_if_available() {
     let p = dir.path().join("f.npy");
     write_npy(&p, &ramp([2, 3, 4], 1.0), &serde_json::Value::Null).unwrap();
     let out = std::process::Command::new("python3")
-        .args([
-            "-c",
-            &format!(
-                "import numpy as np; a=np.load('{}'); print(a.shape, a.dtype, a[1,2,3])",
-                p.display()
-            ),
-        ])
+        .args(["-c", &format!("import numpy as np; a=np.load('{}'); print(a.shape, a.dtype, a[1,2,3])", p.display())])
         .output();
     match out {
         Ok(o) if o.status.success() => {
@@ -230,10 +180,7 @@ fn vtk_reads_our_vti_if_available() {
         "import vtk\nfrom vtk.util.numpy_support import vtk_to_numpy\nr=vtk.vtkXMLImageDataReader()\nr.SetFileName('{}')\nr.Update()\nim=r.GetOutput()\na=vtk_to_numpy(im.GetCellData().GetArray('phi_n'))\nprint(im.GetDimensions(), im.GetSpacing()[0], a.shape[0], a[23])",
         p.display()
     );
-    match std::process::Command::new("python3")
-        .args(["-c", &script])
-        .output()
-    {
+    match std::process::Command::new("python3").args(["-c", &script]).output() {
         Ok(o) if o.status.success() => {
             let s = String::from_utf8_lossy(&o.stdout);
             // 4×3×2 cells → 5×4×3 points; last cell value 2 × (23 × 0.25 − 3) = 5.5.

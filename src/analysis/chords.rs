@@ -39,9 +39,7 @@ pub fn chords(mask: &Volume<u8>, phase: u8, axis: usize, periodic: bool) -> Chor
             let (mut sum, mut count) = (0u64, 0u64);
             if periodic {
                 // Start just after a non-phase voxel so runs are not split by the seam.
-                let Some(off) = (0..len).find(|&i| !at(i)) else {
-                    return (0, 0);
-                };
+                let Some(off) = (0..len).find(|&i| !at(i)) else { return (0, 0) };
                 let mut run = 0u64;
                 for k in 1..=len {
                     if at((off + k) % len) {
@@ -72,12 +70,5 @@ pub fn chords(mask: &Volume<u8>, phase: u8, axis: usize, periodic: bool) -> Chor
             (sum, count)
         })
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    ChordStats {
-        mean_um: if count > 0 {
-            sum as f64 / count as f64 * mask.voxel_um
-        } else {
-            f64::NAN
-        },
-        count,
-    }
+    ChordStats { mean_um: if count > 0 { sum as f64 / count as f64 * mask.voxel_um } else { f64::NAN }, count }
 }

@@ -64,22 +64,10 @@ impl Features {
             polymer_largest_fraction: r.connectivity.polymer.largest_fraction,
             polymer_neck_to_node: r.skeleton.polymer.neck_to_node_ratio,
             pore_neck_to_node: r.skeleton.pore.neck_to_node_ratio,
-            euler_density_pore: dens(
-                r.euler_characteristic.pore,
-                r.porosity,
-                r.local_thickness_um.pore.mean,
-            ),
-            euler_density_polymer: dens(
-                r.euler_characteristic.polymer,
-                1.0 - r.porosity,
-                r.local_thickness_um.polymer.mean,
-            ),
+            euler_density_pore: dens(r.euler_characteristic.pore, r.porosity, r.local_thickness_um.pore.mean),
+            euler_density_polymer: dens(r.euler_characteristic.polymer, 1.0 - r.porosity, r.local_thickness_um.polymer.mean),
             closed_pore_sphericity,
-            closed_pore_share: if r.porosity > 0.0 {
-                r.closed_porosity / r.porosity
-            } else {
-                0.0
-            },
+            closed_pore_share: if r.porosity > 0.0 { r.closed_porosity / r.porosity } else { 0.0 },
         }
     }
 }
@@ -126,8 +114,7 @@ fn fmt_ratio(r: f64) -> String {
 
 /// Applies the rules.
 pub fn classify(f: &Features) -> Structure {
-    let np =
-        (1.0 - ramp(f.through_pore_fraction, 0.1, 0.5)).max(1.0 - ramp(f.porosity, 0.05, 0.15));
+    let np = (1.0 - ramp(f.through_pore_fraction, 0.1, 0.5)).max(1.0 - ramp(f.porosity, 0.05, 0.15));
     let open = 1.0 - np;
     let bp = (thin(f.polymer_neck_to_node) + bodies(f.euler_density_polymer)) / 2.0;
     let bv = (thin(f.pore_neck_to_node) + bodies(f.euler_density_pore)) / 2.0;
@@ -138,12 +125,7 @@ pub fn classify(f: &Features) -> Structure {
     scores.insert("percolation".to_string(), open * (1.0 - bp.max(bv)));
     // Highest score; ties go to the first in the order percolation, spherical_particle,
     // cellular, non_porous.
-    let order = [
-        "percolation",
-        "spherical_particle",
-        "cellular",
-        "non_porous",
-    ];
+    let order = ["percolation", "spherical_particle", "cellular", "non_porous"];
     let class = order
         .iter()
         .copied()
@@ -171,17 +153,11 @@ pub fn classify(f: &Features) -> Structure {
     ));
     if f.closed_pore_share > 0.05 {
         let sph = if f.closed_pore_sphericity.is_finite() {
-            format!(
-                " (closed pores have sphericity {:.2})",
-                f.closed_pore_sphericity
-            )
+            format!(" (closed pores have sphericity {:.2})", f.closed_pore_sphericity)
         } else {
             String::new()
         };
-        reasons.push(format!(
-            "{:.0} % of the pore volume is in closed pores{sph}",
-            100.0 * f.closed_pore_share
-        ));
+        reasons.push(format!("{:.0} % of the pore volume is in closed pores{sph}", 100.0 * f.closed_pore_share));
     }
     match class.as_str() {
         "non_porous" => reasons.push(if f.porosity < 0.1 {
@@ -213,15 +189,7 @@ pub fn classify(f: &Features) -> Structure {
         100.0 * f.pore_largest_fraction
     ));
     if f.euler_density_polymer.is_finite() && f.euler_density_pore.is_finite() {
-        let word = |d: f64| {
-            if d < -0.05 {
-                "many loops (a network)"
-            } else if d > 0.05 {
-                "separate pieces"
-            } else {
-                "few loops"
-            }
-        };
+        let word = |d: f64| if d < -0.05 { "many loops (a network)" } else if d > 0.05 { "separate pieces" } else { "few loops" };
         reasons.push(format!(
             "Euler characteristic per typical feature volume: polymer {:+.2} ({}), pore {:+.2} ({})",
             f.euler_density_polymer,
@@ -230,10 +198,5 @@ pub fn classify(f: &Features) -> Structure {
             word(f.euler_density_pore)
         ));
     }
-    Structure {
-        class,
-        scores,
-        reasons,
-        features: f.clone(),
-    }
+    Structure { class, scores, reasons, features: f.clone() }
 }

@@ -68,11 +68,7 @@ pub struct AnalyzeArgs {
 fn parse_shape(s: &str) -> Result<[usize; 3], String> {
     let v: Vec<usize> = s
         .split(',')
-        .map(|t| {
-            t.trim()
-                .parse::<usize>()
-                .map_err(|_| format!("'{t}' is not a size"))
-        })
+        .map(|t| t.trim().parse::<usize>().map_err(|_| format!("'{t}' is not a size")))
         .collect::<Result<_, _>>()?;
     match v.as_slice() {
         [z, y, x] if *z > 0 && *y > 0 && *x > 0 => Ok([*z, *y, *x]),
@@ -85,20 +81,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
     let raw = match (args.shape, args.dtype) {
         (Some(shape), Some(dtype)) => {
             let voxel_um = args.voxel_um.context("raw binary needs --voxel-um")?;
-            Some(RawSpec {
-                shape,
-                dtype,
-                voxel_um,
-            })
+            Some(RawSpec { shape, dtype, voxel_um })
         }
         (None, None) => None,
         _ => bail!("raw binary needs both --shape Z,Y,X and --dtype u8|u16|f32"),
     };
-    let ropts = ReadOptions {
-        voxel_um: args.voxel_um,
-        array: args.array.clone(),
-        raw,
-    };
+    let ropts = ReadOptions { voxel_um: args.voxel_um, array: args.array.clone(), raw };
     let loaded = read_volume(&args.volume, &ropts)?;
     let periodic_xy = args.periodic_xy.unwrap_or_else(|| {
         loaded
@@ -109,17 +97,10 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
             .unwrap_or(false)
     });
     // A run with an explicit bath slab: measure the film below it.
-    let film_top = loaded
-        .meta
-        .pointer("/run/film_top_layer")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(0) as usize;
+    let film_top = loaded.meta.pointer("/run/film_top_layer").and_then(|v| v.as_u64()).unwrap_or(0) as usize;
     let film;
     let volume = if film_top > 0 && film_top < loaded.volume.nz() {
-        log::info!(
-            "{}: dropping the top {film_top} layers (the run's bath slab)",
-            args.volume.display()
-        );
+        log::info!("{}: dropping the top {film_top} layers (the run's bath slab)", args.volume.display());
         film = loaded.volume.without_top(film_top);
         &film
     } else {
@@ -127,38 +108,18 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
     };
     let seg = segment(volume, args.threshold, args.pore_value);
     log::info!("{}: {}", args.volume.display(), seg.how);
-    let opts = AnalysisOptions {
-        periodic_xy,
-        polymer_density_g_cm3: args.density,
-        skeleton: !args.no_skeleton,
-        ..Default::default()
-    };
+    let opts = AnalysisOptions { periodic_xy, polymer_density_g_cm3: args.density, skeleton: !args.no_skeleton, ..Default::default() };
     let lab = if args.no_lab {
         None
     } else {
-        let fluid = crate::lab::Fluid::by_name(&args.fluid).with_context(|| {
-            format!(
-                "--fluid {}: not a porometer liquid; use ethanol, water or porefluid",
-                args.fluid
-            )
-        })?;
+        let fluid = crate::lab::Fluid::by_name(&args.fluid)
+            .with_context(|| format!("--fluid {}: not a porometer liquid; use ethanol, water or porefluid", args.fluid))?;
         if let Some(t) = args.thickness_um {
-            anyhow::ensure!(
-                t.is_finite() && t > 0.0,
-                "--thickness-um {t}: must be a thickness in µm > 0"
-            );
+            anyhow::ensure!(t.is_finite() && t > 0.0, "--thickness-um {t}: must be a thickness in µm > 0");
         }
-        Some(crate::lab::LabOptions {
-            fluid,
-            thickness_um: args.thickness_um,
-            sem_fov_um: crate::lab::default_sem_fov_um(volume),
-            ..Default::default()
-        })
+        Some(crate::lab::LabOptions { fluid, thickness_um: args.thickness_um, sem_fov_um: crate::lab::default_sem_fov_um(volume), ..Default::default() })
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out(&args.volume));
+    let out = args.out.clone().unwrap_or_else(|| default_out(&args.volume));
     let mut report = crate::pipeline::measure(&seg.volume, &opts, lab.as_ref(), &out)?;
     report.extra.insert(
         "input".into(),
@@ -194,43 +155,19 @@ fn print_lab_table(extra: &serde_json::Map<String, serde_json::Value>) {
     if let Some(p) = extra.get("porometry") {
         let fluid = p.get("fluid").and_then(|f| f.as_str()).unwrap_or("?");
         println!("  porometry ({fluid}, ASTM F316)");
-        row(
-            "  bubble point diameter",
-            num(p.get("bubble_point_diameter_um")),
-            "µm",
-        );
-        row(
-            "  bubble point pressure",
-            num(p.get("bubble_point_pressure_kpa")),
-            "kPa",
-        );
-        row(
-            "  mean-flow diameter",
-            num(p.get("mean_flow_diameter_um")),
-            "µm",
-        );
+        row("  bubble point diameter", num(p.get("bubble_point_diameter_um")), "µm");
+        row("  bubble point pressure", num(p.get("bubble_point_pressure_kpa")), "kPa");
+        row("  mean-flow diameter", num(p.get("mean_flow_diameter_um")), "µm");
         row("  max/mean-flow ratio", num(p.get("max_to_mean_ratio")), "");
     }
     if let Some(k) = extra.get("permeability") {
         row("Darcy permeability", num(k.get("darcy_m2")), "m²");
-        row(
-            "water permeability",
-            num(k.get("water_l_per_m2_h_atm")),
-            "L/(m²·h·atm)",
-        );
+        row("water permeability", num(k.get("water_l_per_m2_h_atm")), "L/(m²·h·atm)");
         row("tortuosity", num(k.get("tortuosity")), "");
     }
     if let Some(s) = extra.get("sem") {
-        row(
-            "SEM pore size internal",
-            num(s.get("internal_pore_size_um")),
-            "µm",
-        );
-        row(
-            "SEM pore size top / bottom",
-            num(s.get("top_surface_pore_size_um")),
-            "µm (top)",
-        );
+        row("SEM pore size internal", num(s.get("internal_pore_size_um")), "µm");
+        row("SEM pore size top / bottom", num(s.get("top_surface_pore_size_um")), "µm (top)");
         row("", num(s.get("bottom_surface_pore_size_um")), "µm (bottom)");
         row("top opening ratio", num(s.get("top_opening_ratio")), "");
     }
@@ -240,10 +177,7 @@ fn default_out(volume: &Path) -> PathBuf {
     if volume.is_dir() {
         volume.to_path_buf()
     } else {
-        let stem = volume
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "volume".into());
+        let stem = volume.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "volume".into());
         volume.with_file_name(format!("{stem}_analysis"))
     }
 }
@@ -263,21 +197,8 @@ mod tests {
     fn flags_parse() {
         Wrap::command().debug_assert();
         let w = Wrap::try_parse_from([
-            "analyze",
-            "v.raw",
-            "--shape",
-            "4,5,6",
-            "--dtype",
-            "u16",
-            "--voxel-um",
-            "0.1",
-            "--pore-value",
-            "high",
-            "--periodic-xy",
-            "true",
-            "--threshold",
-            "0.4",
-            "--json",
+            "analyze", "v.raw", "--shape", "4,5,6", "--dtype", "u16", "--voxel-um", "0.1", "--pore-value", "high", "--periodic-xy", "true",
+            "--threshold", "0.4", "--json",
         ])
         .unwrap();
         assert_eq!(w.args.shape, Some([4, 5, 6]));

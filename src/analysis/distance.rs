@@ -30,27 +30,17 @@ pub fn edt(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<f32> {
 /// 2^24, i.e. distances up to 4096 voxels).
 pub fn edt_squared(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<f32> {
     let [nz, ny, nx] = mask.shape;
-    let mut f: Vec<f32> = mask
-        .data
-        .par_iter()
-        .map(|&m| if m == phase { f32::INFINITY } else { 0.0 })
-        .collect();
+    let mut f: Vec<f32> = mask.data.par_iter().map(|&m| if m == phase { f32::INFINITY } else { 0.0 }).collect();
     if f.is_empty() {
-        return Volume {
-            data: f,
-            shape: mask.shape,
-            voxel_um: mask.voxel_um,
-        };
+        return Volume { data: f, shape: mask.shape, voxel_um: mask.voxel_um };
     }
     // x: rows are contiguous, and the input is still binary (0 or INF), so the 1D
     // transform is the distance to the nearest 0 along the row: two sweeps.
-    f.par_chunks_mut(nx)
-        .for_each(|row| binary_row(row, periodic_xy));
+    f.par_chunks_mut(nx).for_each(|row| binary_row(row, periodic_xy));
     // y: per z slice, transpose to columns, transform, transpose back.
-    f.par_chunks_mut(ny * nx)
-        .for_each_init(LineScratch::default, |s, plane| {
-            transform_strided(plane, ny, nx, s, periodic_xy);
-        });
+    f.par_chunks_mut(ny * nx).for_each_init(LineScratch::default, |s, plane| {
+        transform_strided(plane, ny, nx, s, periodic_xy);
+    });
     // z: per y, gather the (z, x) plane, transform columns along z, scatter back.
     let plane = ny * nx;
     let ptr = SyncPtr(f.as_mut_ptr());
@@ -76,11 +66,7 @@ pub fn edt_squared(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<f3
             }
         },
     );
-    Volume {
-        data: f,
-        shape: mask.shape,
-        voxel_um: mask.voxel_um,
-    }
+    Volume { data: f, shape: mask.shape, voxel_um: mask.voxel_um }
 }
 
 #[derive(Clone, Copy)]
@@ -89,13 +75,7 @@ unsafe impl Send for SyncPtr {}
 unsafe impl Sync for SyncPtr {}
 
 /// Transforms the columns of a row-major `rows × cols` block (lines along the rows index).
-fn transform_strided(
-    block: &mut [f32],
-    rows: usize,
-    cols: usize,
-    s: &mut LineScratch,
-    periodic: bool,
-) {
+fn transform_strided(block: &mut [f32], rows: usize, cols: usize, s: &mut LineScratch, periodic: bool) {
     // Work on 8 columns at a time so the gather reads whole cache lines.
     let mut col = vec![0f32; rows];
     for c in 0..cols {
@@ -115,10 +95,7 @@ fn transform_strided(
 /// each going once round the ring, so distances across the wrap are seen.
 fn binary_row(row: &mut [f32], periodic: bool) {
     let n = row.len();
-    let (Some(first), Some(last)) = (
-        row.iter().position(|&v| v == 0.0),
-        row.iter().rposition(|&v| v == 0.0),
-    ) else {
+    let (Some(first), Some(last)) = (row.iter().position(|&v| v == 0.0), row.iter().rposition(|&v| v == 0.0)) else {
         return; // no site: stays INF
     };
     const FAR: u32 = u32::MAX / 2;
@@ -126,29 +103,17 @@ fn binary_row(row: &mut [f32], periodic: bool) {
     let start = if periodic { first } else { 0 };
     let mut d = FAR;
     for x in (start..n).chain(0..start) {
-        d = if row[x] == 0.0 {
-            0
-        } else {
-            d.saturating_add(1)
-        };
+        d = if row[x] == 0.0 { 0 } else { d.saturating_add(1) };
         dist[x] = d;
     }
     let start = if periodic { last + 1 } else { n };
     d = FAR;
     for x in (0..start).rev().chain((start..n).rev()) {
-        d = if row[x] == 0.0 {
-            0
-        } else {
-            d.saturating_add(1)
-        };
+        d = if row[x] == 0.0 { 0 } else { d.saturating_add(1) };
         dist[x] = dist[x].min(d);
     }
     for (v, &d) in row.iter_mut().zip(&dist) {
-        *v = if d >= FAR {
-            f32::INFINITY
-        } else {
-            (d as u64 * d as u64) as f32
-        };
+        *v = if d >= FAR { f32::INFINITY } else { (d as u64 * d as u64) as f32 };
     }
 }
 
@@ -248,11 +213,7 @@ mod tests {
                                 }
                                 let d = |a: usize, b: usize, n: usize| {
                                     let d = a.abs_diff(b);
-                                    if periodic {
-                                        d.min(n - d)
-                                    } else {
-                                        d
-                                    }
+                                    if periodic { d.min(n - d) } else { d }
                                 };
                                 let dx = d(x, xx, nx) as f32;
                                 let dy = d(y, yy, ny) as f32;
@@ -276,9 +237,7 @@ mod tests {
             let n = shape.iter().product();
             let data = (0..n)
                 .map(|_| {
-                    seed = seed
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                     ((seed >> 33) % 10 < 7) as u8
                 })
                 .collect();
@@ -287,10 +246,7 @@ mod tests {
                 let e = edt(&m, 1, periodic);
                 let b = brute(&m, 1, periodic);
                 for (a, b) in e.data.iter().zip(&b) {
-                    assert!(
-                        (a - b).abs() < 1e-4 || (a.is_infinite() && b.is_infinite()),
-                        "{a} vs {b}"
-                    );
+                    assert!((a - b).abs() < 1e-4 || (a.is_infinite() && b.is_infinite()), "{a} vs {b}");
                 }
             }
         }

@@ -15,12 +15,7 @@ use super::label::Connectivity;
 use crate::volume::Volume;
 
 /// χ of `phase` with connectivity `conn`.
-pub fn euler_characteristic(
-    mask: &Volume<u8>,
-    phase: u8,
-    conn: Connectivity,
-    periodic_xy: bool,
-) -> i64 {
+pub fn euler_characteristic(mask: &Volume<u8>, phase: u8, conn: Connectivity, periodic_xy: bool) -> i64 {
     let [nz, ny, nx] = mask.shape;
     // Voxel (z, y, x) with out-of-range handling: z never wraps.
     let at = |z: i64, y: i64, x: i64| -> bool {
@@ -39,11 +34,7 @@ pub fn euler_characteristic(
     };
     // Every cell is named by its lowest corner (z, y, x) on the lattice of 2×2×2 windows;
     // window at (z, y, x) spans voxels z-1..=z, y-1..=y, x-1..=x.
-    let (wy, wx) = if periodic_xy {
-        (ny as i64, nx as i64)
-    } else {
-        (ny as i64 + 1, nx as i64 + 1)
-    };
+    let (wy, wx) = if periodic_xy { (ny as i64, nx as i64) } else { (ny as i64 + 1, nx as i64 + 1) };
     (0..=nz as i64)
         .into_par_iter()
         .map(|z| {
@@ -62,8 +53,7 @@ pub fn euler_characteristic(
                         }
                     } else {
                         for (k, v) in b.iter_mut().enumerate() {
-                            let (dz, dy, dx) =
-                                ((k >> 2) as i64, ((k >> 1) & 1) as i64, (k & 1) as i64);
+                            let (dz, dy, dx) = ((k >> 2) as i64, ((k >> 1) & 1) as i64, (k & 1) as i64);
                             *v = at(z - 1 + dz, y - 1 + dy, x - 1 + dx);
                         }
                     }
@@ -87,9 +77,7 @@ fn window_contribution(b: &[bool; 8], conn: Connectivity) -> i64 {
     match conn {
         Connectivity::Face6 => {
             let vox = v(1, 1, 1) as i64;
-            let edges = (v(1, 1, 1) && v(1, 1, 0)) as i64
-                + (v(1, 1, 1) && v(1, 0, 1)) as i64
-                + (v(1, 1, 1) && v(0, 1, 1)) as i64;
+            let edges = (v(1, 1, 1) && v(1, 1, 0)) as i64 + (v(1, 1, 1) && v(1, 0, 1)) as i64 + (v(1, 1, 1) && v(0, 1, 1)) as i64;
             let sq = (v(1, 1, 1) && v(1, 1, 0) && v(1, 0, 1) && v(1, 0, 0)) as i64
                 + (v(1, 1, 1) && v(1, 1, 0) && v(0, 1, 1) && v(0, 1, 0)) as i64
                 + (v(1, 1, 1) && v(1, 0, 1) && v(0, 1, 1) && v(0, 0, 1)) as i64;
@@ -101,8 +89,7 @@ fn window_contribution(b: &[bool; 8], conn: Connectivity) -> i64 {
             // (any of 8 voxels), the 3 edges leaving it toward +x/+y/+z (each incident to
             // the 4 voxels on that side), the 3 faces toward +x+y, +x+z, +y+z (2 voxels
             // each), and the voxel (1,1,1).
-            let any =
-                |idx: &[(usize, usize, usize)]| idx.iter().any(|&(z, y, x)| v(z, y, x)) as i64;
+            let any = |idx: &[(usize, usize, usize)]| idx.iter().any(|&(z, y, x)| v(z, y, x)) as i64;
             let vert = b.iter().any(|&x| x) as i64;
             let edges = any(&[(0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 1)]) // +x edge
                 + any(&[(0, 1, 0), (0, 1, 1), (1, 1, 0), (1, 1, 1)]) // +y edge
@@ -139,23 +126,13 @@ mod tests {
             assert_eq!(euler_characteristic(&one, 1, c, false), 1);
         }
         // Hollow cube: one component, one cavity → χ = 2.
-        let hollow = from_fn([5, 5, 5], |z, y, x| {
-            !((1..4).contains(&z) && (1..4).contains(&y) && (1..4).contains(&x))
-        });
+        let hollow = from_fn([5, 5, 5], |z, y, x| !((1..4).contains(&z) && (1..4).contains(&y) && (1..4).contains(&x)));
         for c in [Connectivity::Face6, Connectivity::Full26] {
             assert_eq!(euler_characteristic(&hollow, 1, c, false), 2);
         }
         // Two diagonal voxels: one 26-component, two 6-components.
-        let diag = from_fn([2, 2, 2], |z, y, x| {
-            (z, y, x) == (0, 0, 0) || (z, y, x) == (1, 1, 1)
-        });
-        assert_eq!(
-            euler_characteristic(&diag, 1, Connectivity::Full26, false),
-            1
-        );
-        assert_eq!(
-            euler_characteristic(&diag, 1, Connectivity::Face6, false),
-            2
-        );
+        let diag = from_fn([2, 2, 2], |z, y, x| (z, y, x) == (0, 0, 0) || (z, y, x) == (1, 1, 1));
+        assert_eq!(euler_characteristic(&diag, 1, Connectivity::Full26, false), 1);
+        assert_eq!(euler_characteristic(&diag, 1, Connectivity::Face6, false), 2);
     }
 }

@@ -123,10 +123,7 @@ pub fn label(mask: &Volume<u8>, phase: u8, conn: Connectivity, periodic_xy: bool
                     if zz < 0 {
                         continue;
                     }
-                    let (Some(yy), Some(xx)) = (wrap(y as i64 + dy, ny), wrap(x as i64 + dx, nx))
-                    else {
-                        continue;
-                    };
+                    let (Some(yy), Some(xx)) = (wrap(y as i64 + dy, ny), wrap(x as i64 + dx, nx)) else { continue };
                     let j = mask.idx(zz as usize, yy, xx);
                     if mask.data[j] == phase {
                         union(&mut p, i as u32, j as u32);
@@ -145,11 +142,7 @@ pub fn label(mask: &Volume<u8>, phase: u8, conn: Connectivity, periodic_xy: bool
                         if (0..ny as i64).contains(&yr) && (0..nx as i64).contains(&xr) {
                             continue;
                         }
-                        let j = mask.idx(
-                            zz as usize,
-                            yr.rem_euclid(ny as i64) as usize,
-                            xr.rem_euclid(nx as i64) as usize,
-                        );
+                        let j = mask.idx(zz as usize, yr.rem_euclid(ny as i64) as usize, xr.rem_euclid(nx as i64) as usize);
                         if mask.data[j] == phase {
                             union(&mut p, i as u32, j as u32);
                         }
@@ -194,11 +187,7 @@ pub fn label(mask: &Volume<u8>, phase: u8, conn: Connectivity, periodic_xy: bool
             }
         }
     }
-    Components {
-        labels,
-        sizes,
-        touches,
-    }
+    Components { labels, sizes, touches }
 }
 
 #[cfg(test)]
@@ -214,9 +203,7 @@ mod tests {
             let n: usize = shape.iter().product();
             let data = (0..n)
                 .map(|_| {
-                    seed = seed
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                     ((seed >> 33) % 10 < 5) as u8
                 })
                 .collect();
@@ -237,11 +224,7 @@ mod tests {
                         while let Some(i) = stack.pop() {
                             size += 1;
                             assert_eq!(c.labels[i], c.labels[s]);
-                            let (z, y, x) = (
-                                (i / (ny * nx)) as i64,
-                                ((i / nx) % ny) as i64,
-                                (i % nx) as i64,
-                            );
+                            let (z, y, x) = ((i / (ny * nx)) as i64, ((i / nx) % ny) as i64, (i % nx) as i64);
                             for dz in -1i64..=1 {
                                 for dy in -1i64..=1 {
                                     for dx in -1i64..=1 {
@@ -257,11 +240,7 @@ mod tests {
                                         if periodic {
                                             yy = yy.rem_euclid(ny as i64);
                                             xx = xx.rem_euclid(nx as i64);
-                                        } else if yy < 0
-                                            || yy >= ny as i64
-                                            || xx < 0
-                                            || xx >= nx as i64
-                                        {
+                                        } else if yy < 0 || yy >= ny as i64 || xx < 0 || xx >= nx as i64 {
                                             continue;
                                         }
                                         let j = (zz as usize * ny + yy as usize) * nx + xx as usize;

@@ -99,11 +99,7 @@ pub fn segment(field: &Volume<f32>, threshold: Option<f32>, pore_value: PoreValu
         PoreValue::Low => (v < t) as u8,
         PoreValue::High => (v > t) as u8,
     });
-    Segmentation {
-        volume,
-        threshold: t,
-        how,
-    }
+    Segmentation { volume, threshold: t, how }
 }
 
 /// Isodata threshold and the two class means, on a 4096-bin histogram.
@@ -166,12 +162,7 @@ pub struct AnalysisOptions {
 
 impl Default for AnalysisOptions {
     fn default() -> Self {
-        Self {
-            periodic_xy: false,
-            polymer_density_g_cm3: 1.24,
-            skeleton: true,
-            histogram_bins: 40,
-        }
+        Self { periodic_xy: false, polymer_density_g_cm3: 1.24, skeleton: true, histogram_bins: 40 }
     }
 }
 
@@ -304,39 +295,21 @@ pub fn analyze(seg: &Volume<u8>, opts: &AnalysisOptions) -> Result<AnalysisRepor
         bail!("the volume has no voxels (shape {:?})", seg.shape);
     }
     if seg.data.len() != nz * ny * nx {
-        bail!(
-            "volume data has {} samples for shape {:?}",
-            seg.data.len(),
-            seg.shape
-        );
+        bail!("volume data has {} samples for shape {:?}", seg.data.len(), seg.shape);
     }
     if !(seg.voxel_um.is_finite() && seg.voxel_um > 0.0) {
-        bail!(
-            "voxel size must be a positive length in µm, found {}",
-            seg.voxel_um
-        );
+        bail!("voxel size must be a positive length in µm, found {}", seg.voxel_um);
     }
     if let Some(v) = seg.data.iter().find(|&&v| v > 1) {
         bail!("segmented volume must hold only 0 (polymer) and 1 (pore), found {v}");
     }
     if !(opts.polymer_density_g_cm3 > 0.0) {
-        bail!(
-            "polymer density must be positive, found {}",
-            opts.polymer_density_g_cm3
-        );
+        bail!("polymer density must be positive, found {}", opts.polymer_density_g_cm3);
     }
     let vu = seg.voxel_um;
     let n = seg.len() as f64;
-    let mut rep = AnalysisReport {
-        voxel_um: vu,
-        shape_zyx: seg.shape,
-        periodic_xy: opts.periodic_xy,
-        ..Default::default()
-    };
-    let mut timer = Timer {
-        last: Some(std::time::Instant::now()),
-        laps: Default::default(),
-    };
+    let mut rep = AnalysisReport { voxel_um: vu, shape_zyx: seg.shape, periodic_xy: opts.periodic_xy, ..Default::default() };
+    let mut timer = Timer { last: Some(std::time::Instant::now()), laps: Default::default() };
 
     let n_pore = seg.data.iter().filter(|&&v| v == PORE).count() as f64;
     let n_poly = n - n_pore;
@@ -356,40 +329,20 @@ pub fn analyze(seg: &Volume<u8>, opts: &AnalysisOptions) -> Result<AnalysisRepor
         PhaseConnectivity {
             connectivity: c,
             components: cc.count(),
-            largest_fraction: if total > 0.0 {
-                cc.largest() as f64 / total
-            } else {
-                0.0
-            },
-            spanning_fraction: if total > 0.0 {
-                spanning as f64 / total
-            } else {
-                0.0
-            },
+            largest_fraction: if total > 0.0 { cc.largest() as f64 / total } else { 0.0 },
+            spanning_fraction: if total > 0.0 { spanning as f64 / total } else { 0.0 },
         }
     };
-    rep.connectivity = PerPhase {
-        pore: conn(&pore_cc, n_pore, 6),
-        polymer: conn(&poly_cc, n_poly, 26),
-    };
+    rep.connectivity = PerPhase { pore: conn(&pore_cc, n_pore, 6), polymer: conn(&poly_cc, n_poly, 26) };
     rep.through_pore_fraction = rep.connectivity.pore.spanning_fraction;
-    let closed: u64 = (1..pore_cc.sizes.len())
-        .filter(|&i| pore_cc.touches[i] == 0)
-        .map(|i| pore_cc.sizes[i])
-        .sum();
+    let closed: u64 = (1..pore_cc.sizes.len()).filter(|&i| pore_cc.touches[i] == 0).map(|i| pore_cc.sizes[i]).sum();
     rep.closed_porosity = closed as f64 / n;
     drop(poly_cc);
     timer.lap("components");
 
     // Interface area on the smoothed pore indicator; per closed pore for sphericity.
     let smooth = surface::smoothed_indicator(seg, PORE, opts.periodic_xy);
-    let (area_vox, per_label) = surface::iso_area_by_label(
-        &smooth,
-        0.5,
-        opts.periodic_xy,
-        &pore_cc.labels,
-        pore_cc.sizes.len(),
-    );
+    let (area_vox, per_label) = surface::iso_area_by_label(&smooth, 0.5, opts.periodic_xy, &pore_cc.labels, pore_cc.sizes.len());
     drop(smooth);
     let area_um2 = area_vox * vu * vu;
     rep.specific_surface_area = SpecificSurface {
@@ -405,12 +358,7 @@ pub fn analyze(seg: &Volume<u8>, opts: &AnalysisOptions) -> Result<AnalysisRepor
 
     rep.euler_characteristic = PerPhase {
         pore: euler::euler_characteristic(seg, PORE, label::Connectivity::Face6, opts.periodic_xy),
-        polymer: euler::euler_characteristic(
-            seg,
-            POLYMER,
-            label::Connectivity::Full26,
-            opts.periodic_xy,
-        ),
+        polymer: euler::euler_characteristic(seg, POLYMER, label::Connectivity::Full26, opts.periodic_xy),
     };
     timer.lap("euler");
     rep.chord_length_um = ChordLengths {
@@ -457,23 +405,11 @@ pub fn analyze(seg: &Volume<u8>, opts: &AnalysisOptions) -> Result<AnalysisRepor
             let g = skeleton::graph(&sk, &d2, opts.periodic_xy);
             (summarize(&g, vu), g)
         } else {
-            (
-                SkeletonSummary {
-                    neck_to_node_ratio: f64::NAN,
-                    ..Default::default()
-                },
-                skeleton::SkeletonGraph::default(),
-            )
+            (SkeletonSummary { neck_to_node_ratio: f64::NAN, ..Default::default() }, skeleton::SkeletonGraph::default())
         };
         drop(d2);
         laps.push((format!("skeleton_{name}"), t.elapsed().as_secs_f64()));
-        PhaseResult {
-            stats,
-            slice_size,
-            summary,
-            graph,
-            laps,
-        }
+        PhaseResult { stats, slice_size, summary, graph, laps }
     };
     let (pore, polymer) = rayon::join(|| per_phase(PORE), || per_phase(POLYMER));
     timer.lap("phases_edt_thickness_skeleton");
@@ -482,28 +418,15 @@ pub fn analyze(seg: &Volume<u8>, opts: &AnalysisOptions) -> Result<AnalysisRepor
         // Per-phase times overlap (the phases run side by side).
         timer.laps.insert(k, v);
     }
-    rep.local_thickness_um = PerPhase {
-        pore: pore.stats,
-        polymer: polymer.stats,
-    };
-    rep.skeleton = PerPhase {
-        pore: pore.summary,
-        polymer: polymer.summary,
-    };
-    rep.graphs = PerPhase {
-        pore: pore.graph,
-        polymer: polymer.graph,
-    };
+    rep.local_thickness_um = PerPhase { pore: pore.stats, polymer: polymer.stats };
+    rep.skeleton = PerPhase { pore: pore.summary, polymer: polymer.summary };
+    rep.graphs = PerPhase { pore: pore.graph, polymer: polymer.graph };
 
     // Depth profile and dense layer.
     let plane = (ny * nx) as f64;
     rep.profile = Profile {
         z_um: (0..nz).map(|z| (z as f64 + 0.5) * vu).collect(),
-        porosity: seg
-            .data
-            .chunks(ny * nx)
-            .map(|s| s.iter().filter(|&&v| v == PORE).count() as f64 / plane)
-            .collect(),
+        porosity: seg.data.chunks(ny * nx).map(|s| s.iter().filter(|&&v| v == PORE).count() as f64 / plane).collect(),
         pore_size_um: slice_pore_size,
     };
     rep.dense_layer = dense_layer(&rep.profile);
@@ -546,20 +469,9 @@ fn closed_pore_sphericity(cc: &label::Components, area: &[f64]) -> f64 {
 
 fn thickness_stats(seg: &Volume<u8>, lt: &Volume<f32>, phase: u8, bins: usize) -> ThicknessStats {
     let vu = seg.voxel_um;
-    let mut v: Vec<f32> = seg
-        .data
-        .iter()
-        .zip(&lt.data)
-        .filter(|(&m, t)| m == phase && t.is_finite())
-        .map(|(_, &t)| t)
-        .collect();
+    let mut v: Vec<f32> = seg.data.iter().zip(&lt.data).filter(|(&m, t)| m == phase && t.is_finite()).map(|(_, &t)| t).collect();
     if v.is_empty() {
-        return ThicknessStats {
-            mean: f64::NAN,
-            median: f64::NAN,
-            max: f64::NAN,
-            ..Default::default()
-        };
+        return ThicknessStats { mean: f64::NAN, median: f64::NAN, max: f64::NAN, ..Default::default() };
     }
     let mean = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64 * vu;
     let mid = v.len() / 2;
@@ -570,11 +482,7 @@ fn thickness_stats(seg: &Volume<u8>, lt: &Volume<f32>, phase: u8, bins: usize) -
     let w = max / bins as f64;
     let mut counts = vec![0u64; bins];
     for &x in &v {
-        let b = if w > 0.0 {
-            ((x as f64 * vu / w) as usize).min(bins - 1)
-        } else {
-            0
-        };
+        let b = if w > 0.0 { ((x as f64 * vu / w) as usize).min(bins - 1) } else { 0 };
         counts[b] += 1;
     }
     ThicknessStats {
@@ -595,21 +503,15 @@ fn summarize(g: &skeleton::SkeletonGraph, voxel_um: f64) -> SkeletonSummary {
         .branches
         .iter()
         .filter_map(|b| {
-            let (Some(a), Some(c)) = (b.junctions[0], b.junctions[1]) else {
-                return None;
-            };
+            let (Some(a), Some(c)) = (b.junctions[0], b.junctions[1]) else { return None };
             if a == c || b.thickness_um.len() < 3 {
                 return None;
             }
             // Diameters are 2 × EDT, measured to the centre of the nearest other-phase
             // voxel; the interface lies half a voxel closer, so one voxel comes off
             // each diameter before taking the ratio.
-            let node = g.junctions[a as usize]
-                .thickness_um
-                .min(g.junctions[c as usize].thickness_um) as f64
-                - voxel_um;
-            let neck =
-                b.thickness_um.iter().copied().fold(f32::INFINITY, f32::min) as f64 - voxel_um;
+            let node = g.junctions[a as usize].thickness_um.min(g.junctions[c as usize].thickness_um) as f64 - voxel_um;
+            let neck = b.thickness_um.iter().copied().fold(f32::INFINITY, f32::min) as f64 - voxel_um;
             (node > 0.0).then(|| (neck.max(0.0) / node).min(1.0))
         })
         .collect();
@@ -631,11 +533,7 @@ fn summarize(g: &skeleton::SkeletonGraph, voxel_um: f64) -> SkeletonSummary {
             g.junctions.iter().map(|j| j.degree as f64).sum::<f64>() / g.junctions.len() as f64
         },
         junction_degrees: degrees,
-        neck_to_node_ratio: if ratios.is_empty() {
-            f64::NAN
-        } else {
-            ratios[ratios.len() / 2]
-        },
+        neck_to_node_ratio: if ratios.is_empty() { f64::NAN } else { ratios[ratios.len() / 2] },
         neck_branches: ratios.len(),
     }
 }
@@ -646,10 +544,7 @@ fn dense_layer(p: &Profile) -> DenseLayer {
     let n = p.pore_size_um.len();
     let smooth: Vec<f64> = (0..n)
         .map(|z| {
-            let w: Vec<f64> = (z.saturating_sub(1)..(z + 2).min(n))
-                .map(|i| p.pore_size_um[i])
-                .filter(|v| v.is_finite())
-                .collect();
+            let w: Vec<f64> = (z.saturating_sub(1)..(z + 2).min(n)).map(|i| p.pore_size_um[i]).filter(|v| v.is_finite()).collect();
             if w.is_empty() || !p.pore_size_um[z].is_finite() {
                 f64::NAN
             } else {
@@ -657,24 +552,13 @@ fn dense_layer(p: &Profile) -> DenseLayer {
             }
         })
         .collect();
-    match (0..n)
-        .filter(|&z| smooth[z].is_finite())
-        .min_by(|&a, &b| smooth[a].total_cmp(&smooth[b]))
-    {
+    match (0..n).filter(|&z| smooth[z].is_finite()).min_by(|&a, &b| smooth[a].total_cmp(&smooth[b])) {
         Some(z) => {
             // Slice centre depth below the top face (z = 0).
             let depth = p.z_um[z];
-            DenseLayer {
-                depth_um: depth,
-                pore_size_um: smooth[z],
-                at_surface: depth < smooth[z],
-            }
+            DenseLayer { depth_um: depth, pore_size_um: smooth[z], at_surface: depth < smooth[z] }
         }
-        None => DenseLayer {
-            depth_um: f64::NAN,
-            pore_size_um: f64::NAN,
-            at_surface: false,
-        },
+        None => DenseLayer { depth_um: f64::NAN, pore_size_um: f64::NAN, at_surface: false },
     }
 }
 
@@ -688,8 +572,7 @@ impl Timer {
     fn lap(&mut self, name: &str) {
         let now = std::time::Instant::now();
         let start = *self.last.get_or_insert(now);
-        self.laps
-            .insert(name.to_owned(), (now - start).as_secs_f64());
+        self.laps.insert(name.to_owned(), (now - start).as_secs_f64());
         self.last = Some(now);
         log::debug!("analysis step {name}: {:.3} s", (now - start).as_secs_f64());
     }

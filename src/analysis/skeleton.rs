@@ -35,11 +35,7 @@ use crate::volume::Volume;
 
 /// Offsets of the 3×3×3 neighbourhood, index k = (dz+1)·9 + (dy+1)·3 + (dx+1).
 fn offset(k: usize) -> (i64, i64, i64) {
-    (
-        (k / 9) as i64 - 1,
-        ((k / 3) % 3) as i64 - 1,
-        (k % 3) as i64 - 1,
-    )
+    ((k / 9) as i64 - 1, ((k / 3) % 3) as i64 - 1, (k % 3) as i64 - 1)
 }
 
 /// Bits of the 27-bit neighbourhood word (bit k = offset k, see [`offset`]) with the
@@ -66,20 +62,12 @@ const NOT_YP: u32 = ALL27 & !plane_bits(1, 2);
 const NOT_YM: u32 = ALL27 & !plane_bits(1, 0);
 /// The six face neighbours of the centre, and its 18-neighbourhood (faces and edges).
 const FACE6: u32 = (1 << 4) | (1 << 10) | (1 << 12) | (1 << 14) | (1 << 16) | (1 << 22);
-const N18: u32 = ALL27
-    & !CENTRE
-    & !((1 << 0) | (1 << 2) | (1 << 6) | (1 << 8) | (1 << 18) | (1 << 20) | (1 << 24) | (1 << 26));
+const N18: u32 = ALL27 & !CENTRE & !((1 << 0) | (1 << 2) | (1 << 6) | (1 << 8) | (1 << 18) | (1 << 20) | (1 << 24) | (1 << 26));
 
 /// `s` grown by one step of 6-adjacency inside the 3×3×3 cube (all 27 bits at once).
 #[inline]
 fn grow6(s: u32) -> u32 {
-    (s | ((s & NOT_XP) << 1)
-        | ((s & NOT_XM) >> 1)
-        | ((s & NOT_YP) << 3)
-        | ((s & NOT_YM) >> 3)
-        | (s << 9)
-        | (s >> 9))
-        & ALL27
+    (s | ((s & NOT_XP) << 1) | ((s & NOT_XM) >> 1) | ((s & NOT_YP) << 3) | ((s & NOT_YM) >> 3) | (s << 9) | (s >> 9)) & ALL27
 }
 
 /// `s` grown by one step of 26-adjacency: separable, x then y then z.
@@ -150,21 +138,13 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
     const EDGE: u8 = 4;
     // One spare byte at the end, so that the 4-byte row loads of `nb_of` stay inside.
     let mut img: Vec<u8> = vec![0; mask.len() + 1];
-    img.par_chunks_mut(nx)
-        .zip(mask.data.par_chunks(nx))
-        .enumerate()
-        .for_each(|(r, (row, m))| {
-            let (z, y) = (r / ny, r % ny);
-            let edge_row = z == 0 || z + 1 == nz || y == 0 || y + 1 == ny;
-            for (x, (v, &m)) in row.iter_mut().zip(m).enumerate() {
-                *v = (m == phase) as u8
-                    | if edge_row || x == 0 || x + 1 == nx {
-                        EDGE
-                    } else {
-                        0
-                    };
-            }
-        });
+    img.par_chunks_mut(nx).zip(mask.data.par_chunks(nx)).enumerate().for_each(|(r, (row, m))| {
+        let (z, y) = (r / ny, r % ny);
+        let edge_row = z == 0 || z + 1 == nz || y == 0 || y + 1 == ny;
+        for (x, (v, &m)) in row.iter_mut().zip(m).enumerate() {
+            *v = (m == phase) as u8 | if edge_row || x == 0 || x + 1 == nx { EDGE } else { 0 };
+        }
+    });
     // Linear offsets of the 27 neighbours for voxels away from the borders.
     let lin: [isize; 27] = std::array::from_fn(|k| {
         let (dz, dy, dx) = offset(k);
@@ -195,18 +175,14 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
         let at = ((i / plane) as i64, ((i / nx) % ny) as i64, (i % nx) as i64);
         let mut nb = 0u32;
         for k in 0..27 {
-            if neighbor_index(mask.shape, at, offset(k), periodic_xy)
-                .is_some_and(|j| img[j] & IN != 0)
-            {
+            if neighbor_index(mask.shape, at, offset(k), periodic_xy).is_some_and(|j| img[j] & IN != 0) {
                 nb |= 1 << k;
             }
         }
         nb
     };
     // Is the face neighbour in direction k (a face index) outside the phase?
-    let open_towards = |img: &[u8], i: usize, k: usize| -> bool {
-        neighbour(img, i, k).is_none_or(|j| img[j] & IN == 0)
-    };
+    let open_towards = |img: &[u8], i: usize, k: usize| -> bool { neighbour(img, i, k).is_none_or(|j| img[j] & IN == 0) };
     let faces = [4usize, 10, 12, 14, 16, 22];
     // Candidates are re-checked in z slabs of SLAB slices: even slabs in parallel, then
     // odd ones. The border lists are kept per slab, in raster order.
@@ -215,12 +191,7 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
     let slab_range = |s: usize| s * SLAB * plane..((s + 1) * SLAB).min(nz) * plane;
     let mut border: Vec<Vec<u32>> = (0..slabs)
         .into_par_iter()
-        .map(|s| {
-            slab_range(s)
-                .filter(|&i| img[i] & IN != 0 && faces.iter().any(|&k| open_towards(&img, i, k)))
-                .map(|i| i as u32)
-                .collect()
-        })
+        .map(|s| slab_range(s).filter(|&i| img[i] & IN != 0 && faces.iter().any(|&k| open_towards(&img, i, k))).map(|i| i as u32).collect())
         .collect();
     for &i in border.iter().flatten() {
         img[i as usize] |= LISTED;
@@ -307,18 +278,13 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
             let mut parts: Vec<&[u32]> = Vec::with_capacity(slabs);
             let mut rest = &joined[..];
             for s in 0..slabs {
-                let (a, b) =
-                    rest.split_at(rest.partition_point(|&i| (i as usize) < slab_range(s).end));
+                let (a, b) = rest.split_at(rest.partition_point(|&i| (i as usize) < slab_range(s).end));
                 parts.push(a);
                 rest = b;
             }
             border.par_iter_mut().zip(parts).for_each(|(list, new)| {
                 let mut merged = Vec::with_capacity(list.len() + new.len());
-                let mut old = list
-                    .iter()
-                    .copied()
-                    .filter(|&i| img[i as usize] & IN != 0)
-                    .peekable();
+                let mut old = list.iter().copied().filter(|&i| img[i as usize] & IN != 0).peekable();
                 for &j in new {
                     while let Some(i) = old.next_if(|&i| i < j) {
                         merged.push(i);
@@ -335,11 +301,7 @@ pub fn skeletonize(mask: &Volume<u8>, phase: u8, periodic_xy: bool) -> Volume<u8
     }
     img.truncate(mask.len());
     img.par_iter_mut().for_each(|v| *v &= IN);
-    Volume {
-        data: img,
-        shape: mask.shape,
-        voxel_um: mask.voxel_um,
-    }
+    Volume { data: img, shape: mask.shape, voxel_um: mask.voxel_um }
 }
 
 #[derive(Clone, Copy)]
@@ -383,17 +345,9 @@ pub fn graph(skel: &Volume<u8>, edt: &Volume<f32>, periodic_xy: bool) -> Skeleto
     let [_, ny, nx] = skel.shape;
     let vu = skel.voxel_um;
     let pts: Vec<usize> = (0..skel.len()).filter(|&i| skel.data[i] != 0).collect();
-    let index: std::collections::HashMap<usize, u32> = pts
-        .iter()
-        .enumerate()
-        .map(|(k, &i)| (i, k as u32))
-        .collect();
+    let index: std::collections::HashMap<usize, u32> = pts.iter().enumerate().map(|(k, &i)| (i, k as u32)).collect();
     let neighbours = |i: usize| -> Vec<(u32, f64)> {
-        let (z, y, x) = (
-            (i / (ny * nx)) as i64,
-            ((i / nx) % ny) as i64,
-            (i % nx) as i64,
-        );
+        let (z, y, x) = ((i / (ny * nx)) as i64, ((i / nx) % ny) as i64, (i % nx) as i64);
         let mut v = Vec::new();
         for k in 0..27 {
             if k == 13 {
@@ -411,10 +365,7 @@ pub fn graph(skel: &Volume<u8>, edt: &Volume<f32>, periodic_xy: bool) -> Skeleto
     };
     let adj: Vec<Vec<(u32, f64)>> = pts.iter().map(|&i| neighbours(i)).collect();
     let deg: Vec<usize> = adj.iter().map(Vec::len).collect();
-    let mut g = SkeletonGraph {
-        voxels: pts.len(),
-        ..Default::default()
-    };
+    let mut g = SkeletonGraph { voxels: pts.len(), ..Default::default() };
     // Junction clusters.
     let mut jid = vec![u32::MAX; pts.len()];
     for s in 0..pts.len() {
@@ -434,10 +385,7 @@ pub fn graph(skel: &Volume<u8>, edt: &Volume<f32>, periodic_xy: bool) -> Skeleto
                 }
             }
         }
-        g.junctions.push(Junction {
-            degree: 0,
-            thickness_um: thick,
-        });
+        g.junctions.push(Junction { degree: 0, thickness_um: thick });
     }
     g.end_points = deg.iter().filter(|&&d| d == 1).count();
     g.isolated_points = deg.iter().filter(|&&d| d == 0).count();
@@ -447,15 +395,7 @@ pub fn graph(skel: &Volume<u8>, edt: &Volume<f32>, periodic_xy: bool) -> Skeleto
     let order: Vec<usize> = (0..pts.len()).filter(|&k| is_path(k)).collect();
     // Start walks at run ends first (a neighbour that is a junction, or a free end), then loops.
     let run_end = |k: usize, seen: &Vec<bool>| -> bool {
-        deg[k] == 1
-            || adj[k]
-                .iter()
-                .any(|&(b, _)| !is_path(b as usize) && deg[b as usize] >= 3)
-            || adj[k]
-                .iter()
-                .filter(|&&(b, _)| is_path(b as usize) && !seen[b as usize])
-                .count()
-                < 2
+        deg[k] == 1 || adj[k].iter().any(|&(b, _)| !is_path(b as usize) && deg[b as usize] >= 3) || adj[k].iter().filter(|&&(b, _)| is_path(b as usize) && !seen[b as usize]).count() < 2
     };
     for pass in 0..2 {
         for &s in &order {
@@ -467,10 +407,7 @@ pub fn graph(skel: &Volume<u8>, edt: &Volume<f32>, periodic_xy: bool) -> Skeleto
             let mut length = 0f64;
             let mut cur = s;
             loop {
-                let next = adj[cur]
-                    .iter()
-                    .find(|&&(b, _)| is_path(b as usize) && !seen[b as usize])
-                    .copied();
+                let next = adj[cur].iter().find(|&&(b, _)| is_path(b as usize) && !seen[b as usize]).copied();
                 match next {
                     Some((b, step)) => {
                         seen[b as usize] = true;
@@ -482,18 +419,10 @@ pub fn graph(skel: &Volume<u8>, edt: &Volume<f32>, periodic_xy: bool) -> Skeleto
                 }
             }
             let attach = |k: usize| -> Option<(u32, f64)> {
-                adj[k]
-                    .iter()
-                    .filter(|&&(b, _)| jid[b as usize] != u32::MAX)
-                    .map(|&(b, d)| (jid[b as usize], d))
-                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                adj[k].iter().filter(|&&(b, _)| jid[b as usize] != u32::MAX).map(|&(b, d)| (jid[b as usize], d)).min_by(|a, b| a.1.total_cmp(&b.1))
             };
             let first = attach(walk[0]);
-            let last = if walk.len() > 1 {
-                attach(*walk.last().unwrap())
-            } else {
-                None
-            };
+            let last = if walk.len() > 1 { attach(*walk.last().unwrap()) } else { None };
             let mut profile: Vec<f32> = Vec::with_capacity(walk.len() + 2);
             if let Some((j, d)) = first {
                 length += d;
@@ -506,11 +435,7 @@ pub fn graph(skel: &Volume<u8>, edt: &Volume<f32>, periodic_xy: bool) -> Skeleto
                 profile.push(g.junctions[j as usize].thickness_um);
                 g.junctions[j as usize].degree += 1;
             }
-            g.branches.push(Branch {
-                length_um: length * vu,
-                junctions: [first.map(|f| f.0), last.map(|l| l.0)],
-                thickness_um: profile,
-            });
+            g.branches.push(Branch { length_um: length * vu, junctions: [first.map(|f| f.0), last.map(|l| l.0)], thickness_um: profile });
         }
     }
     // Junction clusters joined directly (no path voxel between) form zero-length
@@ -592,9 +517,7 @@ mod tests {
     fn simple_point_matches_reference() {
         let mut seed = 7u64;
         let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (seed >> 32) as u32
         };
         for n in 0..60_000 {

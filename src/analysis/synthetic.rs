@@ -40,11 +40,7 @@ pub fn from_fn(shape: [usize; 3], voxel_um: f64, f: impl Fn(f64, f64, f64) -> bo
     for z in 0..nz {
         for y in 0..ny {
             for x in 0..nx {
-                data.push(if f(z as f64, y as f64, x as f64) {
-                    PORE
-                } else {
-                    POLYMER
-                });
+                data.push(if f(z as f64, y as f64, x as f64) { PORE } else { POLYMER });
             }
         }
     }
@@ -66,9 +62,7 @@ pub fn gaussian_random_field(shape: [usize; 3], sigma: f64, seed: u64) -> Volume
     let n: usize = shape.iter().product();
     let mut a: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
     let r = (3.0 * sigma).ceil() as i64;
-    let k: Vec<f32> = (-r..=r)
-        .map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp() as f32)
-        .collect();
+    let k: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp() as f32).collect();
     let [nz, ny, nx] = shape;
     let mut b = vec![0f32; n];
     for axis in 0..3 {
@@ -118,11 +112,7 @@ pub fn jittered_lattice(shape: [usize; 3], spacing: f64, jitter: f64, seed: u64)
         for iy in 0..cnt(shape[1]) {
             for ix in 0..cnt(shape[2]) {
                 let j = |rng: &mut Rng| (rng.f64() * 2.0 - 1.0) * jitter * spacing;
-                c.push([
-                    iz as f64 * spacing + j(&mut rng),
-                    iy as f64 * spacing + j(&mut rng),
-                    ix as f64 * spacing + j(&mut rng),
-                ]);
+                c.push([iz as f64 * spacing + j(&mut rng), iy as f64 * spacing + j(&mut rng), ix as f64 * spacing + j(&mut rng)]);
             }
         }
     }
@@ -143,9 +133,7 @@ pub fn balls(shape: [usize; 3], centres: &[[f64; 3]], r: f64, balls_are_pore: bo
                     if z >= nz || y >= ny || x >= nx {
                         continue;
                     }
-                    let d2 = (z as f64 - c[0]).powi(2)
-                        + (y as f64 - c[1]).powi(2)
-                        + (x as f64 - c[2]).powi(2);
+                    let d2 = (z as f64 - c[0]).powi(2) + (y as f64 - c[1]).powi(2) + (x as f64 - c[2]).powi(2);
                     if d2 <= r * r {
                         v.set(z, y, x, inside);
                     }
@@ -172,9 +160,7 @@ pub fn isolated_voids(shape: [usize; 3], r: f64, porosity: f64, seed: u64) -> Vo
             r + 1.0 + rng.f64() * (shape[1] as f64 - 2.0 * r - 2.0),
             r + 1.0 + rng.f64() * (shape[2] as f64 - 2.0 * r - 2.0),
         ];
-        if c.iter()
-            .all(|q| (0..3).map(|i| (p[i] - q[i]).powi(2)).sum::<f64>() > (2.0 * r + 2.0).powi(2))
-        {
+        if c.iter().all(|q| (0..3).map(|i| (p[i] - q[i]).powi(2)).sum::<f64>() > (2.0 * r + 2.0).powi(2)) {
             c.push(p);
         }
     }

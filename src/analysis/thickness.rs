@@ -51,95 +51,81 @@ pub fn local_thickness_from_edt2(d2: &Volume<f32>, periodic_xy: bool) -> Volume<
         v
     };
     let mut out = vec![0f32; d2.len()];
-    out.par_chunks_mut(ny * nx)
-        .enumerate()
-        .for_each(|(z, slice)| {
-            let lo = z.saturating_sub(rmax);
-            let hi = (z + rmax + 1).min(nz);
-            // Runs of equal radius reaching this slice, largest first: the first ball to
-            // reach a voxel sets its final value, so each voxel is written once, and a row
-            // span already painted costs one masked word test per 64 voxels. Centres of
-            // one slice are sorted by decreasing r², so those reaching slice z (r² > dz²)
-            // are a prefix of their slice's runs.
-            let mut here: Vec<(u32, &[Centre])> = Vec::new();
-            for zc in lo..hi {
-                let dz2 = (zc as i64 - z as i64).pow(2) as u32;
-                for run in &centres.runs[zc] {
-                    if run.0 <= dz2 {
-                        break;
-                    }
-                    here.push((run.0, &centres.list[run.1..run.2]));
+    out.par_chunks_mut(ny * nx).enumerate().for_each(|(z, slice)| {
+        let lo = z.saturating_sub(rmax);
+        let hi = (z + rmax + 1).min(nz);
+        // Runs of equal radius reaching this slice, largest first: the first ball to
+        // reach a voxel sets its final value, so each voxel is written once, and a row
+        // span already painted costs one masked word test per 64 voxels. Centres of
+        // one slice are sorted by decreasing r², so those reaching slice z (r² > dz²)
+        // are a prefix of their slice's runs.
+        let mut here: Vec<(u32, &[Centre])> = Vec::new();
+        for zc in lo..hi {
+            let dz2 = (zc as i64 - z as i64).pow(2) as u32;
+            for run in &centres.runs[zc] {
+                if run.0 <= dz2 {
+                    break;
+                }
+                here.push((run.0, &centres.list[run.1..run.2]));
+            }
+        }
+        here.sort_unstable_by_key(|a| std::cmp::Reverse(a.0));
+        // One bit per voxel of the slice: already painted (by a larger ball).
+        let words = nx.div_ceil(64);
+        let mut done = vec![0u64; ny * words];
+        let paint = |done: &mut [u64], slice: &mut [f32], row: usize, a: usize, b: usize, diam: f32| {
+            for w in a / 64..=b / 64 {
+                let lo = if w == a / 64 { a % 64 } else { 0 };
+                let hi = if w == b / 64 { b % 64 } else { 63 };
+                let span = (u64::MAX >> (63 - hi)) & (u64::MAX << lo);
+                let word = &mut done[row * words + w];
+                let mut todo = span & !*word;
+                *word |= span;
+                while todo != 0 {
+                    let x = w * 64 + todo.trailing_zeros() as usize;
+                    todo &= todo - 1;
+                    slice[row * nx + x] = diam;
                 }
             }
-            here.sort_unstable_by_key(|a| std::cmp::Reverse(a.0));
-            // One bit per voxel of the slice: already painted (by a larger ball).
-            let words = nx.div_ceil(64);
-            let mut done = vec![0u64; ny * words];
-            let paint =
-                |done: &mut [u64], slice: &mut [f32], row: usize, a: usize, b: usize, diam: f32| {
-                    for w in a / 64..=b / 64 {
-                        let lo = if w == a / 64 { a % 64 } else { 0 };
-                        let hi = if w == b / 64 { b % 64 } else { 63 };
-                        let span = (u64::MAX >> (63 - hi)) & (u64::MAX << lo);
-                        let word = &mut done[row * words + w];
-                        let mut todo = span & !*word;
-                        *word |= span;
-                        while todo != 0 {
-                            let x = w * 64 + todo.trailing_zeros() as usize;
-                            todo &= todo - 1;
-                            slice[row * nx + x] = diam;
+        };
+        for (r2, run) in here {
+            let diam = 2.0 * (r2 as f32).sqrt();
+            for c in run {
+                let dz = c.z as i64 - z as i64;
+                let rem = r2 as i64 - dz * dz; // need dy² + dx² < rem
+                let ry = below[rem as usize];
+                for dy in -ry..=ry {
+                    let rx = below[(rem - dy * dy) as usize];
+                    let mut y = c.y as i64 + dy;
+                    if y < 0 || y >= ny as i64 {
+                        if !periodic_xy {
+                            continue;
                         }
+                        y = y.rem_euclid(ny as i64);
                     }
-                };
-            for (r2, run) in here {
-                let diam = 2.0 * (r2 as f32).sqrt();
-                for c in run {
-                    let dz = c.z as i64 - z as i64;
-                    let rem = r2 as i64 - dz * dz; // need dy² + dx² < rem
-                    let ry = below[rem as usize];
-                    for dy in -ry..=ry {
-                        let rx = below[(rem - dy * dy) as usize];
-                        let mut y = c.y as i64 + dy;
-                        if y < 0 || y >= ny as i64 {
-                            if !periodic_xy {
-                                continue;
-                            }
-                            y = y.rem_euclid(ny as i64);
-                        }
-                        let row = y as usize;
-                        let x0 = c.x as i64 - rx;
-                        let x1 = c.x as i64 + rx;
-                        if periodic_xy && x1 - x0 + 1 >= nx as i64 {
-                            paint(&mut done, slice, row, 0, nx - 1, diam);
-                        } else if periodic_xy && x0 < 0 {
-                            paint(&mut done, slice, row, 0, x1 as usize, diam);
-                            paint(
-                                &mut done,
-                                slice,
-                                row,
-                                (x0 + nx as i64) as usize,
-                                nx - 1,
-                                diam,
-                            );
-                        } else if periodic_xy && x1 >= nx as i64 {
-                            paint(&mut done, slice, row, x0 as usize, nx - 1, diam);
-                            paint(&mut done, slice, row, 0, (x1 - nx as i64) as usize, diam);
-                        } else {
-                            let a = x0.max(0);
-                            let b = x1.min(nx as i64 - 1);
-                            if a <= b {
-                                paint(&mut done, slice, row, a as usize, b as usize, diam);
-                            }
+                    let row = y as usize;
+                    let x0 = c.x as i64 - rx;
+                    let x1 = c.x as i64 + rx;
+                    if periodic_xy && x1 - x0 + 1 >= nx as i64 {
+                        paint(&mut done, slice, row, 0, nx - 1, diam);
+                    } else if periodic_xy && x0 < 0 {
+                        paint(&mut done, slice, row, 0, x1 as usize, diam);
+                        paint(&mut done, slice, row, (x0 + nx as i64) as usize, nx - 1, diam);
+                    } else if periodic_xy && x1 >= nx as i64 {
+                        paint(&mut done, slice, row, x0 as usize, nx - 1, diam);
+                        paint(&mut done, slice, row, 0, (x1 - nx as i64) as usize, diam);
+                    } else {
+                        let a = x0.max(0);
+                        let b = x1.min(nx as i64 - 1);
+                        if a <= b {
+                            paint(&mut done, slice, row, a as usize, b as usize, diam);
                         }
                     }
                 }
             }
-        });
-    Volume {
-        data: out,
-        shape: d2.shape,
-        voxel_um: d2.voxel_um,
-    }
+        }
+    });
+    Volume { data: out, shape: d2.shape, voxel_um: d2.voxel_um }
 }
 
 #[derive(Clone, Copy)]
@@ -176,14 +162,8 @@ fn maximal_centres(d2: &Volume<f32>, periodic_xy: bool) -> (Centres, u32) {
             }
         }
     }
-    let lin: Vec<isize> = offs
-        .iter()
-        .map(|&(dz, dy, dx)| (dz * plane as i64 + dy * nx as i64 + dx) as isize)
-        .collect();
-    let class: Vec<usize> = offs
-        .iter()
-        .map(|&(dz, dy, dx)| (dz * dz + dy * dy + dx * dx - 1) as usize)
-        .collect();
+    let lin: Vec<isize> = offs.iter().map(|&(dz, dy, dx)| (dz * plane as i64 + dy * nx as i64 + dx) as isize).collect();
+    let class: Vec<usize> = offs.iter().map(|&(dz, dy, dx)| (dz * dz + dy * dy + dx * dx - 1) as usize).collect();
     // Per slice: its centres by decreasing r², and their runs `(r², start, end)`.
     type SliceCentres = (Vec<Centre>, Vec<(u32, usize, usize)>);
     let per_z: Vec<SliceCentres> = (0..nz)
@@ -202,29 +182,14 @@ fn maximal_centres(d2: &Volume<f32>, periodic_xy: bool) -> (Centres, u32) {
                     // Covered by a neighbour of class s when its r² exceeds bound[s].
                     let bound = [1, 2, 3].map(|s2| table.bound(r2, s2) as f32);
                     let covered = if inner_row && x > 0 && x + 1 < nx {
-                        lin.iter()
-                            .zip(&class)
-                            .any(|(&o, &c)| d2.data[(i as isize + o) as usize] > bound[c])
+                        lin.iter().zip(&class).any(|(&o, &c)| d2.data[(i as isize + o) as usize] > bound[c])
                     } else {
                         offs.iter().zip(&class).any(|(&(dz, dy, dx), &c)| {
-                            neighbor_index(
-                                d2.shape,
-                                (z as i64, y as i64, x as i64),
-                                (dz, dy, dx),
-                                periodic_xy,
-                            )
-                            .is_some_and(|j| d2.data[j] > bound[c])
+                            neighbor_index(d2.shape, (z as i64, y as i64, x as i64), (dz, dy, dx), periodic_xy).is_some_and(|j| d2.data[j] > bound[c])
                         })
                     };
                     if !covered {
-                        v.push((
-                            r2,
-                            Centre {
-                                z: z as u32,
-                                y: y as u32,
-                                x: x as u32,
-                            },
-                        ));
+                        v.push((r2, Centre { z: z as u32, y: y as u32, x: x as u32 }));
                     }
                 }
             }
@@ -243,11 +208,7 @@ fn maximal_centres(d2: &Volume<f32>, periodic_xy: bool) -> (Centres, u32) {
     let mut runs = Vec::with_capacity(nz);
     for (v, r) in per_z {
         let base = list.len();
-        runs.push(
-            r.into_iter()
-                .map(|(r2, s, e)| (r2, s + base, e + base))
-                .collect(),
-        );
+        runs.push(r.into_iter().map(|(r2, s, e)| (r2, s + base, e + base)).collect());
         list.extend(v);
     }
     (Centres { list, runs }, r2max)
@@ -271,11 +232,7 @@ impl ContainmentTable {
     fn new(r2max: u32) -> Self {
         let r2max = r2max as i64;
         let r = (r2max as f64).sqrt().ceil() as i64 + 1;
-        let mut best = [
-            vec![i64::MIN; r2max as usize + 2],
-            vec![i64::MIN; r2max as usize + 2],
-            vec![i64::MIN; r2max as usize + 2],
-        ];
+        let mut best = [vec![i64::MIN; r2max as usize + 2], vec![i64::MIN; r2max as usize + 2], vec![i64::MIN; r2max as usize + 2]];
         for z in -r..=r {
             for y in -r..=r {
                 for x in -r..=r {
@@ -287,14 +244,7 @@ impl ContainmentTable {
                     let (a, b, c) = (x.abs(), y.abs(), z.abs());
                     let mut s = [a, b, c];
                     s.sort_unstable_by(|p, q| q.cmp(p));
-                    for (k, f) in [
-                        q + 2 * s[0] + 1,
-                        q + 2 * (s[0] + s[1]) + 2,
-                        q + 2 * (s[0] + s[1] + s[2]) + 3,
-                    ]
-                    .into_iter()
-                    .enumerate()
-                    {
+                    for (k, f) in [q + 2 * s[0] + 1, q + 2 * (s[0] + s[1]) + 2, q + 2 * (s[0] + s[1] + s[2]) + 3].into_iter().enumerate() {
                         let e = &mut best[k][q as usize];
                         *e = (*e).max(f);
                     }
@@ -350,9 +300,7 @@ mod tests {
         let n = shape.iter().product();
         let data = (0..n)
             .map(|_| {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 ((seed >> 33) % 10 < 8) as u8
             })
             .collect();
@@ -372,16 +320,9 @@ mod tests {
                                         let r2 = d2.get(cz, cy, cx);
                                         let w = |a: usize, b: usize, n: usize| {
                                             let d = a.abs_diff(b);
-                                            if periodic {
-                                                d.min(n - d)
-                                            } else {
-                                                d
-                                            }
+                                            if periodic { d.min(n - d) } else { d }
                                         };
-                                        let dd = (w(x, cx, nx).pow(2)
-                                            + w(y, cy, ny).pow(2)
-                                            + z.abs_diff(cz).pow(2))
-                                            as f32;
+                                        let dd = (w(x, cx, nx).pow(2) + w(y, cy, ny).pow(2) + z.abs_diff(cz).pow(2)) as f32;
                                         if dd < r2 {
                                             best = best.max(2.0 * r2.sqrt());
                                         }
@@ -406,10 +347,7 @@ mod table_tests {
     fn containment_table_matches_enumeration() {
         let t = ContainmentTable::new(200);
         for r2 in 1..200u32 {
-            for (k, o) in [(1i64, 0i64, 0i64), (1, 1, 0), (1, 1, 1)]
-                .into_iter()
-                .enumerate()
-            {
+            for (k, o) in [(1i64, 0i64, 0i64), (1, 1, 0), (1, 1, 1)].into_iter().enumerate() {
                 let r = (r2 as f64).sqrt().ceil() as i64;
                 let mut m = i64::MIN;
                 for z in -r..=r {
@@ -434,9 +372,7 @@ mod table_tests {
         for r2 in [60u32, 61, 99, 10_001, 12_345, 40_000] {
             for s2 in 1..=3usize {
                 let b = t.bound(r2, s2);
-                for r2n in
-                    (r2 as i64 - 2)..(r2 as i64 + 2 * (r2 as f64 * s2 as f64).sqrt() as i64 + 8)
-                {
+                for r2n in (r2 as i64 - 2)..(r2 as i64 + 2 * (r2 as f64 * s2 as f64).sqrt() as i64 + 8) {
                     let a = r2n - r2 as i64 - s2 as i64;
                     let inside = r2n >= r2 as i64 && a >= 0 && a * a >= 4 * r2 as i64 * s2 as i64;
                     assert_eq!(r2n > b, inside, "r2 {r2} s2 {s2} r2n {r2n}");
@@ -467,21 +403,13 @@ mod grf_tests {
                     .collect();
                 let w = |a: usize, b: usize, n: usize| {
                     let d = a.abs_diff(b);
-                    if periodic {
-                        d.min(n - d)
-                    } else {
-                        d
-                    }
+                    if periodic { d.min(n - d) } else { d }
                 };
                 for i in (0..m.len()).filter(|&i| m.data[i] == 1) {
                     let (z, y, x) = (i / (ny * nx), (i / nx) % ny, i % nx);
                     let best = cs
                         .iter()
-                        .filter(|c| {
-                            ((w(x, c.2, nx).pow(2) + w(y, c.1, ny).pow(2) + z.abs_diff(c.0).pow(2))
-                                as f32)
-                                < c.3
-                        })
+                        .filter(|c| ((w(x, c.2, nx).pow(2) + w(y, c.1, ny).pow(2) + z.abs_diff(c.0).pow(2)) as f32) < c.3)
                         .map(|c| 2.0 * c.3.sqrt())
                         .fold(0f32, f32::max);
                     assert_eq!(lt.data[i], best, "at {z},{y},{x}");

@@ -30,10 +30,7 @@ pub fn memory_needed(shape: [usize; 3], thermal: bool) -> MemoryNeed {
     // phi (2, ping-pong) + mu + partials + a download staging buffer,
     // and (T, psi) ping-pong in the thermal model.
     let aux = if thermal { 2 * field } else { 0 };
-    MemoryNeed {
-        total: 4 * field + aux + partials + STEPS_PER_BATCH as u64 * 256 + 1024,
-        largest_buffer: field,
-    }
+    MemoryNeed { total: 4 * field + aux + partials + STEPS_PER_BATCH as u64 * 256 + 1024, largest_buffer: field }
 }
 
 struct Pipelines {
@@ -69,17 +66,10 @@ fn layout(device: &wgpu::Device, label: &str, slots: &[(u32, Slot)]) -> wgpu::Bi
             count: None,
         })
         .collect();
-    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some(label),
-        entries: &entries,
-    })
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(label), entries: &entries })
 }
 
-fn pipeline(
-    device: &wgpu::Device,
-    kernel: Kernel,
-    bgl: &wgpu::BindGroupLayout,
-) -> wgpu::ComputePipeline {
+fn pipeline(device: &wgpu::Device, kernel: Kernel, bgl: &wgpu::BindGroupLayout) -> wgpu::ComputePipeline {
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(kernel.name()),
         source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
@@ -128,58 +118,19 @@ impl GpuSolver {
         let device = &ctx.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
 
-        let bgl_chem = layout(
-            device,
-            "chem_potential bgl",
-            &[
-                (0, Slot::Uniform { dynamic: false }),
-                (2, Slot::Read),
-                (3, Slot::ReadWrite),
-                (7, Slot::Read),
-            ],
-        );
+        let bgl_chem = layout(device, "chem_potential bgl", &[(0, Slot::Uniform { dynamic: false }), (2, Slot::Read), (3, Slot::ReadWrite), (7, Slot::Read)]);
         let bgl_update = layout(
             device,
             "update bgl",
-            &[
-                (0, Slot::Uniform { dynamic: false }),
-                (1, Slot::Uniform { dynamic: true }),
-                (2, Slot::Read),
-                (3, Slot::Read),
-                (4, Slot::ReadWrite),
-                (7, Slot::Read),
-            ],
+            &[(0, Slot::Uniform { dynamic: false }), (1, Slot::Uniform { dynamic: true }), (2, Slot::Read), (3, Slot::Read), (4, Slot::ReadWrite), (7, Slot::Read)],
         );
-        let bgl_reduce = layout(
-            device,
-            "reduce_fields bgl",
-            &[
-                (0, Slot::Uniform { dynamic: false }),
-                (2, Slot::Read),
-                (5, Slot::ReadWrite),
-                (7, Slot::Read),
-            ],
-        );
+        let bgl_reduce = layout(device, "reduce_fields bgl", &[(0, Slot::Uniform { dynamic: false }), (2, Slot::Read), (5, Slot::ReadWrite), (7, Slot::Read)]);
         let bgl_thermal = layout(
             device,
             "thermal bgl",
-            &[
-                (0, Slot::Uniform { dynamic: false }),
-                (1, Slot::Uniform { dynamic: true }),
-                (2, Slot::Read),
-                (7, Slot::Read),
-                (8, Slot::ReadWrite),
-            ],
+            &[(0, Slot::Uniform { dynamic: false }), (1, Slot::Uniform { dynamic: true }), (2, Slot::Read), (7, Slot::Read), (8, Slot::ReadWrite)],
         );
-        let bgl_partials = layout(
-            device,
-            "reduce_partials bgl",
-            &[
-                (0, Slot::Uniform { dynamic: false }),
-                (5, Slot::Read),
-                (6, Slot::ReadWrite),
-            ],
-        );
+        let bgl_partials = layout(device, "reduce_partials bgl", &[(0, Slot::Uniform { dynamic: false }), (5, Slot::Read), (6, Slot::ReadWrite)]);
         let pipelines = Pipelines {
             chem: pipeline(device, Kernel::ChemPotential, &bgl_chem),
             update: pipeline(device, Kernel::Update, &bgl_update),
@@ -190,44 +141,17 @@ impl GpuSolver {
 
         let n = params.n_total as u64;
         let field_size = n * FIELD_BYTES;
-        let storage = wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_DST
-            | wgpu::BufferUsages::COPY_SRC;
-        let mk = |label: &str, size: u64, usage| {
-            device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size,
-                usage,
-                mapped_at_creation: false,
-            })
-        };
-        let phi = [
-            mk("phi 0", field_size, storage),
-            mk("phi 1", field_size, storage),
-        ];
+        let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC;
+        let mk = |label: &str, size: u64, usage| device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size, usage, mapped_at_creation: false });
+        let phi = [mk("phi 0", field_size, storage), mk("phi 1", field_size, storage)];
         let mu = mk("mu", field_size, wgpu::BufferUsages::STORAGE);
         let (gx, gy) = Params::dispatch_size(params.n_total);
         // (T, psi) per voxel in the thermal model; a token buffer otherwise (bound, never read).
         let aux_size = if params.is_thermal() { field_size } else { 16 };
-        let aux = [
-            mk("aux 0", aux_size, storage),
-            mk("aux 1", aux_size, storage),
-        ];
-        let partials = mk(
-            "reduction partials",
-            (gx as u64 * gy as u64).max(1) * RECORD_BYTES,
-            wgpu::BufferUsages::STORAGE,
-        );
-        let result = mk(
-            "reduction result",
-            RECORD_BYTES,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-        );
-        let readback = mk(
-            "reduction readback",
-            RECORD_BYTES,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        );
+        let aux = [mk("aux 0", aux_size, storage), mk("aux 1", aux_size, storage)];
+        let partials = mk("reduction partials", (gx as u64 * gy as u64).max(1) * RECORD_BYTES, wgpu::BufferUsages::STORAGE);
+        let result = mk("reduction result", RECORD_BYTES, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC);
+        let readback = mk("reduction readback", RECORD_BYTES, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
         let params_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("params"),
             contents: bytemuck::bytes_of(params),
@@ -235,19 +159,11 @@ impl GpuSolver {
         });
         let align = ctx.limits.min_uniform_buffer_offset_alignment as u64;
         let step_stride = (std::mem::size_of::<StepInfo>() as u64).div_ceil(align) * align;
-        let steps_buf = mk(
-            "step infos",
-            step_stride * STEPS_PER_BATCH as u64,
-            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-        );
+        let steps_buf = mk("step infos", step_stride * STEPS_PER_BATCH as u64, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST);
 
         let entry = |binding: u32, resource| wgpu::BindGroupEntry { binding, resource };
         let bg = |label: &str, l: &wgpu::BindGroupLayout, entries: &[wgpu::BindGroupEntry]| {
-            device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(label),
-                layout: l,
-                entries,
-            })
+            device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(label), layout: l, entries })
         };
         let step_binding = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: &steps_buf,
@@ -305,21 +221,10 @@ impl GpuSolver {
                 ],
             )
         });
-        let bg_partials = bg(
-            "reduce_partials bg",
-            &bgl_partials,
-            &[
-                entry(0, wgpu::Buffer::as_entire_binding(&params_buf)),
-                entry(5, wgpu::Buffer::as_entire_binding(&partials)),
-                entry(6, wgpu::Buffer::as_entire_binding(&result)),
-            ],
-        );
+        let bg_partials = bg("reduce_partials bg", &bgl_partials, &[entry(0, wgpu::Buffer::as_entire_binding(&params_buf)), entry(5, wgpu::Buffer::as_entire_binding(&partials)), entry(6, wgpu::Buffer::as_entire_binding(&result))]);
 
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(GpuError::Device {
-                adapter: ctx.info.name.clone(),
-                message: format!("creating pipelines and buffers: {e}"),
-            });
+            return Err(GpuError::Device { adapter: ctx.info.name.clone(), message: format!("creating pipelines and buffers: {e}") });
         }
         Ok(Self {
             pipelines,
@@ -362,12 +267,7 @@ impl GpuSolver {
             }))
         };
         let dst = staging.as_ref().unwrap_or(&self.readback);
-        let mut enc = self
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("readback"),
-            });
+        let mut enc = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
         enc.copy_buffer_to_buffer(src, 0, dst, 0, size);
         self.ctx.queue.submit([enc.finish()]);
         let slice = dst.slice(..size);
@@ -376,9 +276,7 @@ impl GpuSolver {
             let _ = tx.send(r);
         });
         self.wait();
-        rx.recv()
-            .expect("map callback")
-            .expect("mapping a readback buffer");
+        rx.recv().expect("map callback").expect("mapping a readback buffer");
         let bytes = slice.get_mapped_range().expect("mapped range").to_vec();
         dst.unmap();
         bytes
@@ -395,54 +293,29 @@ impl Backend for GpuSolver {
     }
 
     fn set_params(&mut self, p: &Params) {
-        assert_eq!(
-            p.n_total, self.params.n_total,
-            "grid size cannot change between stages"
-        );
-        assert_eq!(
-            p.is_thermal(),
-            self.params.is_thermal(),
-            "the thermal model cannot be switched between stages"
-        );
+        assert_eq!(p.n_total, self.params.n_total, "grid size cannot change between stages");
+        assert_eq!(p.is_thermal(), self.params.is_thermal(), "the thermal model cannot be switched between stages");
         self.params = *p;
-        self.ctx
-            .queue
-            .write_buffer(&self.params_buf, 0, bytemuck::bytes_of(p));
+        self.ctx.queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(p));
     }
 
     fn upload(&mut self, phi: &[[f32; 2]]) {
-        self.ctx
-            .queue
-            .write_buffer(&self.phi[self.cur], 0, bytemuck::cast_slice(phi));
+        self.ctx.queue.write_buffer(&self.phi[self.cur], 0, bytemuck::cast_slice(phi));
     }
 
     fn download(&mut self) -> Vec<[f32; 2]> {
-        let bytes = self.read_buffer(
-            &self.phi[self.cur],
-            self.params.n_total as u64 * FIELD_BYTES,
-        );
+        let bytes = self.read_buffer(&self.phi[self.cur], self.params.n_total as u64 * FIELD_BYTES);
         bytemuck::pod_collect_to_vec(&bytes)
     }
 
     fn upload_aux(&mut self, aux: &[[f32; 2]]) {
-        assert!(
-            self.params.is_thermal(),
-            "(T, psi) fields exist only in the thermal model"
-        );
-        self.ctx
-            .queue
-            .write_buffer(&self.aux[self.cur], 0, bytemuck::cast_slice(aux));
+        assert!(self.params.is_thermal(), "(T, psi) fields exist only in the thermal model");
+        self.ctx.queue.write_buffer(&self.aux[self.cur], 0, bytemuck::cast_slice(aux));
     }
 
     fn download_aux(&mut self) -> Vec<[f32; 2]> {
-        assert!(
-            self.params.is_thermal(),
-            "(T, psi) fields exist only in the thermal model"
-        );
-        let bytes = self.read_buffer(
-            &self.aux[self.cur],
-            self.params.n_total as u64 * FIELD_BYTES,
-        );
+        assert!(self.params.is_thermal(), "(T, psi) fields exist only in the thermal model");
+        let bytes = self.read_buffer(&self.aux[self.cur], self.params.n_total as u64 * FIELD_BYTES);
         bytemuck::pod_collect_to_vec(&bytes)
     }
 
@@ -456,35 +329,19 @@ impl Backend for GpuSolver {
                 bytes[o..o + 16].copy_from_slice(bytemuck::bytes_of(s));
             }
             self.ctx.queue.write_buffer(&self.steps_buf, 0, &bytes);
-            let mut enc = self
-                .ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("steps"),
-                });
+            let mut enc = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("steps") });
             {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("steps"),
-                    timestamp_writes: None,
-                });
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("steps"), timestamp_writes: None });
                 for k in 0..batch.len() {
                     pass.set_pipeline(&self.pipelines.chem);
                     pass.set_bind_group(0, &self.bg_chem[self.cur], &[]);
                     pass.dispatch_workgroups(gx, gy, 1);
                     pass.set_pipeline(&self.pipelines.update);
-                    pass.set_bind_group(
-                        0,
-                        &self.bg_update[self.cur],
-                        &[(k as u64 * self.step_stride) as u32],
-                    );
+                    pass.set_bind_group(0, &self.bg_update[self.cur], &[(k as u64 * self.step_stride) as u32]);
                     pass.dispatch_workgroups(gx, gy, 1);
                     if thermal {
                         pass.set_pipeline(&self.pipelines.thermal);
-                        pass.set_bind_group(
-                            0,
-                            &self.bg_thermal[self.cur],
-                            &[(k as u64 * self.step_stride) as u32],
-                        );
+                        pass.set_bind_group(0, &self.bg_thermal[self.cur], &[(k as u64 * self.step_stride) as u32]);
                         pass.dispatch_workgroups(gx, gy, 1);
                     }
                     self.cur = 1 - self.cur;
@@ -496,17 +353,9 @@ impl Backend for GpuSolver {
 
     fn reduce(&mut self) -> Totals {
         let (gx, gy) = self.dispatch;
-        let mut enc = self
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("reduce"),
-            });
+        let mut enc = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("reduce") });
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("reduce"),
-                timestamp_writes: None,
-            });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("reduce"), timestamp_writes: None });
             pass.set_pipeline(&self.pipelines.reduce_fields);
             pass.set_bind_group(0, &self.bg_reduce[self.cur], &[]);
             pass.dispatch_workgroups(gx, gy, 1);

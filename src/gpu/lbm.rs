@@ -73,14 +73,7 @@ pub fn check_fits(ctx: &GpuContext, n: usize) -> Result<u64, String> {
 /// Runs the solve on the device from the populations `f0` (deviations from
 /// rest, `n × 19`), with `src` (`n × 18`) and `inside` (`n`) as built by
 /// `flow::solve`.
-pub fn solve(
-    ctx: &GpuContext,
-    src: &[u32],
-    inside: &[u32],
-    f0: &[f32],
-    r: Relaxation,
-    stop: Stopping,
-) -> Result<Solved, String> {
+pub fn solve(ctx: &GpuContext, src: &[u32], inside: &[u32], f0: &[f32], r: Relaxation, stop: Stopping) -> Result<Solved, String> {
     let n = inside.len();
     assert_eq!(src.len(), n * (Q - 1));
     assert_eq!(f0.len(), n * Q);
@@ -93,27 +86,11 @@ pub fn solve(
         return Err(format!("{n} flow nodes exceed the dispatch limit"));
     }
     let storage = |label: &str, bytes: &[u8], extra: wgpu::BufferUsages| {
-        device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: bytes,
-            usage: wgpu::BufferUsages::STORAGE | extra,
-        })
+        device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some(label), contents: bytes, usage: wgpu::BufferUsages::STORAGE | extra })
     };
-    let src_buf = storage(
-        "lbm src",
-        bytemuck::cast_slice(src),
-        wgpu::BufferUsages::empty(),
-    );
-    let inside_buf = storage(
-        "lbm inside",
-        bytemuck::cast_slice(inside),
-        wgpu::BufferUsages::empty(),
-    );
-    let fa = storage(
-        "lbm f a",
-        bytemuck::cast_slice(f0),
-        wgpu::BufferUsages::COPY_SRC,
-    );
+    let src_buf = storage("lbm src", bytemuck::cast_slice(src), wgpu::BufferUsages::empty());
+    let inside_buf = storage("lbm inside", bytemuck::cast_slice(inside), wgpu::BufferUsages::empty());
+    let fa = storage("lbm f a", bytemuck::cast_slice(f0), wgpu::BufferUsages::COPY_SRC);
     // The first step writes every population of b, so b needs no upload.
     let fb = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("lbm f b"),
@@ -128,29 +105,11 @@ pub fn solve(
         usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
         mapped_at_creation: false,
     });
-    let params = |want: u32| LbmParams {
-        n: n as u32,
-        groups_x: gx as u32,
-        want,
-        _pad: 0,
-        wp: r.wp,
-        wm: r.wm,
-        force: r.force,
-        src_coef: r.src_coef,
-    };
+    let params = |want: u32| LbmParams { n: n as u32, groups_x: gx as u32, want, _pad: 0, wp: r.wp, wm: r.wm, force: r.force, src_coef: r.src_coef };
     let uni: Vec<wgpu::Buffer> = (0..2u32)
-        .map(|w| {
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("lbm params"),
-                contents: bytemuck::bytes_of(&params(w)),
-                usage: wgpu::BufferUsages::UNIFORM,
-            })
-        })
+        .map(|w| device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("lbm params"), contents: bytemuck::bytes_of(&params(w)), usage: wgpu::BufferUsages::UNIFORM }))
         .collect();
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some("lbm"),
-        source: wgpu::ShaderSource::Wgsl(SOURCE.into()),
-    });
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("lbm"), source: wgpu::ShaderSource::Wgsl(SOURCE.into()) });
     let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some("lbm"),
         layout: None,
@@ -166,37 +125,16 @@ pub fn solve(
             label: Some("lbm"),
             layout: &bgl,
             entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: u.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: src_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: inside_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: from.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: to.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 5,
-                    resource: partial.as_entire_binding(),
-                },
+                wgpu::BindGroupEntry { binding: 0, resource: u.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: src_buf.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 2, resource: inside_buf.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 3, resource: from.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 4, resource: to.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 5, resource: partial.as_entire_binding() },
             ],
         })
     };
-    let bgs = [
-        [bind(&uni[0], &fa, &fb), bind(&uni[0], &fb, &fa)],
-        [bind(&uni[1], &fa, &fb), bind(&uni[1], &fb, &fa)],
-    ];
+    let bgs = [[bind(&uni[0], &fa, &fb), bind(&uni[0], &fb, &fa)], [bind(&uni[1], &fa, &fb), bind(&uni[1], &fb, &fa)]];
     let staging = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("lbm partial readback"),
         size: partial_bytes,
@@ -207,14 +145,9 @@ pub fn solve(
     let mut steps = 0usize;
     // Runs `k` steps, the last with the flux sums, and returns them.
     let run = |k: usize, steps: &mut usize| -> (f64, f64) {
-        let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("lbm steps"),
-        });
+        let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("lbm steps") });
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("lbm"),
-                timestamp_writes: None,
-            });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("lbm"), timestamp_writes: None });
             pass.set_pipeline(&pipeline);
             for i in 0..k {
                 let want = usize::from(i + 1 == k);
@@ -227,8 +160,7 @@ pub fn solve(
         ctx.queue.submit([enc.finish()]);
         let bytes = read(ctx, &staging);
         let v: Vec<[f32; 2]> = bytemuck::pod_collect_to_vec(&bytes);
-        v.iter()
-            .fold((0.0, 0.0), |a, s| (a.0 + s[0] as f64, a.1 + s[1] as f64))
+        v.iter().fold((0.0, 0.0), |a, s| (a.0 + s[0] as f64, a.1 + s[1] as f64))
     };
 
     let check = stop.check_every.max(1);
@@ -252,24 +184,12 @@ pub fn solve(
     }
     let final_buf = if steps % 2 == 0 { &fa } else { &fb };
     let f_bytes = (n * Q * 4) as u64;
-    let f_staging = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("lbm f readback"),
-        size: f_bytes,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-        label: Some("lbm f readback"),
-    });
+    let f_staging = device.create_buffer(&wgpu::BufferDescriptor { label: Some("lbm f readback"), size: f_bytes, usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST, mapped_at_creation: false });
+    let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("lbm f readback") });
     enc.copy_buffer_to_buffer(final_buf, 0, &f_staging, 0, f_bytes);
     ctx.queue.submit([enc.finish()]);
     let f = bytemuck::pod_collect_to_vec(&read(ctx, &f_staging));
-    Ok(Solved {
-        f,
-        steps,
-        converged,
-        sums: last,
-    })
+    Ok(Solved { f, steps, converged, sums: last })
 }
 
 /// Maps a MAP_READ buffer and copies it out (after the submitted copy into it).
@@ -280,9 +200,7 @@ fn read(ctx: &GpuContext, buf: &wgpu::Buffer) -> Vec<u8> {
         let _ = tx.send(r);
     });
     let _ = ctx.device.poll(wgpu::PollType::wait_indefinitely());
-    rx.recv()
-        .expect("map callback")
-        .expect("mapping a readback buffer");
+    rx.recv().expect("map callback").expect("mapping a readback buffer");
     let bytes = slice.get_mapped_range().expect("mapped range").to_vec();
     buf.unmap();
     bytes
@@ -293,14 +211,9 @@ mod tests {
     /// The kernel parses and validates with naga (no adapter needed).
     #[test]
     fn lbm_kernel_validates() {
-        let module = wgpu::naga::front::wgsl::parse_str(super::SOURCE)
-            .unwrap_or_else(|e| panic!("lbm.wgsl: {}", e.emit_to_string(super::SOURCE)));
-        let mut v = wgpu::naga::valid::Validator::new(
-            wgpu::naga::valid::ValidationFlags::all(),
-            wgpu::naga::valid::Capabilities::empty(),
-        );
-        v.validate(&module)
-            .unwrap_or_else(|e| panic!("lbm.wgsl: {e:?}"));
+        let module = wgpu::naga::front::wgsl::parse_str(super::SOURCE).unwrap_or_else(|e| panic!("lbm.wgsl: {}", e.emit_to_string(super::SOURCE)));
+        let mut v = wgpu::naga::valid::Validator::new(wgpu::naga::valid::ValidationFlags::all(), wgpu::naga::valid::Capabilities::empty());
+        v.validate(&module).unwrap_or_else(|e| panic!("lbm.wgsl: {e:?}"));
     }
 
     /// The uniform block matches the WGSL struct (32 bytes).

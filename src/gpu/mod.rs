@@ -15,13 +15,7 @@ pub enum GpuError {
     #[error("requesting a device from adapter '{adapter}' failed: {message}")]
     Device { adapter: String, message: String },
     #[error("grid {grid} needs {needed} on the GPU ({detail}); adapter '{adapter}' allows {limit}. Use a smaller grid or `--backend cpu`")]
-    TooLarge {
-        grid: String,
-        needed: String,
-        detail: String,
-        adapter: String,
-        limit: String,
-    },
+    TooLarge { grid: String, needed: String, detail: String, adapter: String, limit: String },
 }
 
 /// The wgpu instance: Vulkan, Metal and DX12 (the primary backends) unless
@@ -79,24 +73,17 @@ impl GpuContext {
         let available = if list.is_empty() {
             "none".to_string()
         } else {
-            list.iter()
-                .map(|a| describe(&a.get_info()))
-                .collect::<Vec<_>>()
-                .join("; ")
+            list.iter().map(|a| describe(&a.get_info())).collect::<Vec<_>>().join("; ")
         };
         let adapter = match &wanted {
             Some(w) => {
                 let wl = w.to_lowercase();
-                list.into_iter()
-                    .find(|a| a.get_info().name.to_lowercase().contains(&wl))
+                list.into_iter().find(|a| a.get_info().name.to_lowercase().contains(&wl))
             }
             None => list.into_iter().next(),
         }
         .ok_or_else(|| GpuError::NoAdapter {
-            wanted: wanted
-                .as_ref()
-                .map(|w| format!(" matching '{w}'"))
-                .unwrap_or_default(),
+            wanted: wanted.as_ref().map(|w| format!(" matching '{w}'")).unwrap_or_default(),
             available,
         })?;
         Self::from_adapter(adapter)
@@ -114,35 +101,15 @@ impl GpuContext {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         };
-        let (device, queue) =
-            pollster::block_on(adapter.request_device(&desc)).map_err(|e| GpuError::Device {
-                adapter: info.name.clone(),
-                message: e.to_string(),
-            })?;
-        Ok(Self {
-            adapter,
-            device,
-            queue,
-            info,
-            limits,
-        })
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc))
+            .map_err(|e| GpuError::Device { adapter: info.name.clone(), message: e.to_string() })?;
+        Ok(Self { adapter, device, queue, info, limits })
     }
 
     /// One line naming the adapter, for logs and `run.json`.
     pub fn summary(&self) -> String {
-        let soft = if self.info.device_type == wgpu::DeviceType::Cpu {
-            " [software adapter]"
-        } else {
-            ""
-        };
-        format!(
-            "{} ({:?}, {:?}, driver {} {}){soft}",
-            self.info.name,
-            self.info.device_type,
-            self.info.backend,
-            self.info.driver,
-            self.info.driver_info
-        )
+        let soft = if self.info.device_type == wgpu::DeviceType::Cpu { " [software adapter]" } else { "" };
+        format!("{} ({:?}, {:?}, driver {} {}){soft}", self.info.name, self.info.device_type, self.info.backend, self.info.driver, self.info.driver_info)
     }
 
     pub fn is_software(&self) -> bool {
@@ -192,68 +159,27 @@ pub fn human_bytes(b: u64) -> String {
 pub fn info_report() -> String {
     let mut s = String::new();
     let list = adapters();
-    let _ = writeln!(
-        s,
-        "wgpu {} adapters (best first; WGPU_BACKEND and WGPU_ADAPTER_NAME are honoured):",
-        list.len()
-    );
+    let _ = writeln!(s, "wgpu {} adapters (best first; WGPU_BACKEND and WGPU_ADAPTER_NAME are honoured):", list.len());
     if list.is_empty() {
-        let _ = writeln!(
-            s,
-            "  none. Install a Vulkan driver (Debian: mesa-vulkan-drivers) or use --backend cpu."
-        );
+        let _ = writeln!(s, "  none. Install a Vulkan driver (Debian: mesa-vulkan-drivers) or use --backend cpu.");
     }
     for (k, a) in list.iter().enumerate() {
         let i = a.get_info();
         let l = a.limits();
         let _ = writeln!(s, "[{k}] {}", i.name);
-        let _ = writeln!(
-            s,
-            "    type {:?}, backend {:?}, vendor 0x{:04x}, device 0x{:04x}",
-            i.device_type, i.backend, i.vendor, i.device
-        );
+        let _ = writeln!(s, "    type {:?}, backend {:?}, vendor 0x{:04x}, device 0x{:04x}", i.device_type, i.backend, i.vendor, i.device);
         let _ = writeln!(s, "    driver {} {}", i.driver, i.driver_info);
         let _ = writeln!(s, "    max_buffer_size {}", human_bytes(l.max_buffer_size));
-        let _ = writeln!(
-            s,
-            "    max_storage_buffer_binding_size {}",
-            human_bytes(l.max_storage_buffer_binding_size as u64)
-        );
-        let _ = writeln!(
-            s,
-            "    max_compute_workgroups_per_dimension {}",
-            l.max_compute_workgroups_per_dimension
-        );
-        let _ = writeln!(
-            s,
-            "    max_compute_invocations_per_workgroup {}",
-            l.max_compute_invocations_per_workgroup
-        );
-        let _ = writeln!(
-            s,
-            "    max_compute_workgroup_storage_size {}",
-            l.max_compute_workgroup_storage_size
-        );
-        let _ = writeln!(
-            s,
-            "    min_uniform_buffer_offset_alignment {}",
-            l.min_uniform_buffer_offset_alignment
-        );
+        let _ = writeln!(s, "    max_storage_buffer_binding_size {}", human_bytes(l.max_storage_buffer_binding_size as u64));
+        let _ = writeln!(s, "    max_compute_workgroups_per_dimension {}", l.max_compute_workgroups_per_dimension);
+        let _ = writeln!(s, "    max_compute_invocations_per_workgroup {}", l.max_compute_invocations_per_workgroup);
+        let _ = writeln!(s, "    max_compute_workgroup_storage_size {}", l.max_compute_workgroup_storage_size);
+        let _ = writeln!(s, "    min_uniform_buffer_offset_alignment {}", l.min_uniform_buffer_offset_alignment);
         let _ = writeln!(s, "    features {:?}", a.features());
         for edge in [64usize, 128, 256, 512] {
             let need = engine::memory_needed([edge; 3], false);
-            let fits = need.largest_buffer
-                <= (l.max_storage_buffer_binding_size as u64).min(l.max_buffer_size);
-            let _ = writeln!(
-                s,
-                "    {edge}^3 grid: {} on the device, {}",
-                human_bytes(need.total),
-                if fits {
-                    "fits the binding limits"
-                } else {
-                    "exceeds the binding limits"
-                }
-            );
+            let fits = need.largest_buffer <= (l.max_storage_buffer_binding_size as u64).min(l.max_buffer_size);
+            let _ = writeln!(s, "    {edge}^3 grid: {} on the device, {}", human_bytes(need.total), if fits { "fits the binding limits" } else { "exceeds the binding limits" });
         }
     }
     s

@@ -16,13 +16,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 5] = [
-        Kernel::ChemPotential,
-        Kernel::Update,
-        Kernel::ReduceFields,
-        Kernel::ReducePartials,
-        Kernel::Thermal,
-    ];
+    pub const ALL: [Kernel; 5] = [Kernel::ChemPotential, Kernel::Update, Kernel::ReduceFields, Kernel::ReducePartials, Kernel::Thermal];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -65,8 +59,7 @@ mod tests {
                 wgpu::naga::valid::ValidationFlags::all(),
                 wgpu::naga::valid::Capabilities::empty(),
             );
-            v.validate(&module)
-                .unwrap_or_else(|e| panic!("{}: {e:?}", k.name()));
+            v.validate(&module).unwrap_or_else(|e| panic!("{}: {e:?}", k.name()));
         }
     }
 }

@@ -100,9 +100,7 @@ impl RenderArgs {
     pub fn resolve(&self) -> Result<RenderConfig> {
         let view = match (&self.section, self.surface) {
             (Some(s), None) => {
-                let spec: SectionSpec = s
-                    .parse()
-                    .map_err(|e: String| anyhow::anyhow!("--section: {e}"))?;
+                let spec: SectionSpec = s.parse().map_err(|e: String| anyhow::anyhow!("--section: {e}"))?;
                 View::Section {
                     axis: spec.axis,
                     pos: spec.pos,
@@ -114,10 +112,7 @@ impl RenderArgs {
             (None, None) => bail!("give --section AXIS@POS or --surface top|bottom"),
         };
         if !(self.fov_um.is_finite() && self.fov_um > 0.0) {
-            bail!(
-                "--fov-um must be a positive number of µm, got {}",
-                self.fov_um
-            );
+            bail!("--fov-um must be a positive number of µm, got {}", self.fov_um);
         }
         if let Some(h) = self.fov_height_um {
             if !(h.is_finite() && h > 0.0) {
@@ -125,17 +120,11 @@ impl RenderArgs {
             }
         }
         if !(8..=16384).contains(&self.width_px) {
-            bail!(
-                "--width-px must be between 8 and 16384, got {}",
-                self.width_px
-            );
+            bail!("--width-px must be between 8 and 16384, got {}", self.width_px);
         }
         let out = self.out.clone().unwrap_or_else(|| {
             PathBuf::from(match view {
-                View::Section { axis, pos } => format!(
-                    "sem_section_{}{pos}.png",
-                    format!("{axis:?}").to_lowercase()
-                ),
+                View::Section { axis, pos } => format!("sem_section_{}{pos}.png", format!("{axis:?}").to_lowercase()),
                 View::Surface(Side::Top) => "sem_top.png".to_string(),
                 View::Surface(Side::Bottom) => "sem_bottom.png".to_string(),
             })

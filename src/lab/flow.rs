@@ -67,9 +67,7 @@ const E: [[i32; 3]; Q] = [
 ];
 
 /// Index of the opposite velocity. Velocities come in pairs (q, q+1) for odd q.
-const OPP: [usize; Q] = [
-    0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17,
-];
+const OPP: [usize; Q] = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17];
 
 const W: [f32; Q] = [
     1.0 / 3.0,
@@ -221,11 +219,7 @@ pub(crate) struct FluxWatch {
 
 impl FluxWatch {
     pub(crate) fn new(tol: f64) -> Self {
-        Self {
-            tol,
-            prev: None,
-            quiet: 0,
-        }
+        Self { tol, prev: None, quiet: 0 }
     }
 
     /// Records the flux of this check; true once the solve has converged.
@@ -260,10 +254,7 @@ pub fn solve(
     let nzt = nz + 2 * b;
     let plane = ny * nx;
     let total = nzt * plane;
-    assert!(
-        total < u32::MAX as usize,
-        "volume too large for 32-bit indices"
-    );
+    assert!(total < u32::MAX as usize, "volume too large for 32-bit indices");
 
     // Padded domain: buffers are open fluid.
     let is_fluid = |zt: usize, i: usize| -> bool {
@@ -358,49 +349,21 @@ pub fn solve(
     let src_coef = (1.0 - 0.5 * wm) * 3.0 * force;
 
     // From the flux sums of the last step: permeability and tortuosity.
-    let finish = |(jz_sum, jabs_sum): (f64, f64),
-                  steps: usize,
-                  converged: bool,
-                  f: Vec<f32>,
-                  voxel_of_node: Vec<u32>| {
+    let finish = |(jz_sum, jabs_sum): (f64, f64), steps: usize, converged: bool, f: Vec<f32>, voxel_of_node: Vec<u32>| {
         // Superficial velocity: every z plane carries the same flux, so the mean
         // of u_z over the sample's pore voxels times porosity, i.e. Σu_z over the
         // sample divided by the sample's total voxel count.
         let q_sup = jz_sum / (nz * plane) as f64;
         let k = nu * q_sup / force as f64;
         let tortuosity = if jz_sum > 0.0 { jabs_sum / jz_sum } else { 0.0 };
-        let res = FlowResult {
-            k_vox2: k.max(0.0),
-            tortuosity,
-            steps,
-            converged,
-            fluid_nodes: n,
-            tau_plus: tau_p,
-        };
-        (
-            res,
-            FlowState {
-                shape,
-                buffer: b,
-                voxel_of_node,
-                f,
-            },
-        )
+        let res = FlowResult { k_vox2: k.max(0.0), tortuosity, steps, converged, fluid_nodes: n, tau_plus: tau_p };
+        (res, FlowState { shape, buffer: b, voxel_of_node, f })
     };
 
     if let Some(h) = &opts.gpu {
         let inside: Vec<u32> = in_sample.iter().map(|&s| u32::from(s)).collect();
-        let r = crate::gpu::lbm::Relaxation {
-            wp,
-            wm,
-            force,
-            src_coef,
-        };
-        let stop = crate::gpu::lbm::Stopping {
-            tol: opts.tol,
-            check_every: opts.check_every,
-            max_steps: opts.max_steps,
-        };
+        let r = crate::gpu::lbm::Relaxation { wp, wm, force, src_coef };
+        let stop = crate::gpu::lbm::Stopping { tol: opts.tol, check_every: opts.check_every, max_steps: opts.max_steps };
         match crate::gpu::lbm::solve(&h.0, &src, &inside, &f, r, stop) {
             Ok(s) => return finish(s.sums, s.steps, s.converged, s.f, voxel_of_node),
             Err(e) => log::warn!("flow: not solved on the GPU ({e}); solving on the CPU instead"),
@@ -429,18 +392,12 @@ pub fn solve(
                         fin[q] = unsafe { *f_old.get_unchecked(s) };
                     }
                     let rho: f32 = fin.iter().sum();
-                    let jx = fin[1] - fin[2] + fin[7] - fin[8] + fin[9] - fin[10] + fin[11]
-                        - fin[12]
-                        + fin[13]
-                        - fin[14];
-                    let jy = fin[3] - fin[4] + fin[7] - fin[8] - fin[9] + fin[10] + fin[15]
-                        - fin[16]
-                        + fin[17]
-                        - fin[18];
-                    let mut jz = fin[5] - fin[6] + fin[11] - fin[12] - fin[13] + fin[14] + fin[15]
-                        - fin[16]
-                        - fin[17]
-                        + fin[18];
+                    let jx =
+                        fin[1] - fin[2] + fin[7] - fin[8] + fin[9] - fin[10] + fin[11] - fin[12] + fin[13] - fin[14];
+                    let jy =
+                        fin[3] - fin[4] + fin[7] - fin[8] - fin[9] + fin[10] + fin[15] - fin[16] + fin[17] - fin[18];
+                    let mut jz =
+                        fin[5] - fin[6] + fin[11] - fin[12] - fin[13] + fin[14] + fin[15] - fin[16] - fin[17] + fin[18];
                     let inside = in_sample[m];
                     let fz = if inside { force } else { 0.0 };
                     jz += 0.5 * fz;
@@ -502,11 +459,7 @@ pub fn solve(
 pub fn spanning(fluid: &[bool], shape: [usize; 3], periodic_xy: bool) -> Vec<bool> {
     let from_top = reach(fluid, shape, periodic_xy, 0);
     let from_bottom = reach(fluid, shape, periodic_xy, shape[0].saturating_sub(1));
-    from_top
-        .iter()
-        .zip(&from_bottom)
-        .map(|(&a, &b)| a && b)
-        .collect()
+    from_top.iter().zip(&from_bottom).map(|(&a, &b)| a && b).collect()
 }
 
 /// Voxels of `fluid` 6-connected to the layer `z0` (through `fluid`).

@@ -29,19 +29,12 @@ pub struct Intercept {
 /// Mean length of void segments on `n_lines` horizontal lines evenly spread
 /// over a `w`×`h` binary image (`true` = void) with square pixels of
 /// `pixel_um`. Line i runs along row ⌊(i + ½)·h/n⌋.
-pub fn line_intercept(
-    map: &[bool],
-    w: usize,
-    h: usize,
-    pixel_um: f64,
-    n_lines: usize,
-) -> Intercept {
+pub fn line_intercept(map: &[bool], w: usize, h: usize, pixel_um: f64, n_lines: usize) -> Intercept {
     assert_eq!(map.len(), w * h);
     let mut total = 0usize;
     let mut segments = 0usize;
     for i in 0..n_lines {
-        let row = (((i as f64 + 0.5) * h as f64 / n_lines as f64).floor() as usize)
-            .min(h.saturating_sub(1));
+        let row = (((i as f64 + 0.5) * h as f64 / n_lines as f64).floor() as usize).min(h.saturating_sub(1));
         let line = &map[row * w..row * w + w];
         let mut run = 0usize;
         for &v in line.iter().chain(std::iter::once(&false)) {
@@ -161,7 +154,6 @@ pub fn surface_pores(seg: &Volume<u8>, side: Side, periodic_xy: bool) -> Surface
         count,
         mean_diameter_um: mean,
         sigma_over_mean: cv,
-        through_pore_fraction: (count > 0)
-            .then(|| through.iter().filter(|&&t| t).count() as f64 / count as f64),
+        through_pore_fraction: (count > 0).then(|| through.iter().filter(|&&t| t).count() as f64 / count as f64),
     }
 }

@@ -102,10 +102,7 @@ impl LabOptions {
             n_pressures: self.n_pressures,
             gas_viscosity_pa_s: self.gas_viscosity_pa_s,
             periodic_xy: self.periodic_xy,
-            flow: FlowOptions {
-                gpu: self.flow.gpu.clone().or_else(flow::default_gpu),
-                ..self.flow.clone()
-            },
+            flow: FlowOptions { gpu: self.flow.gpu.clone().or_else(flow::default_gpu), ..self.flow.clone() },
         }
     }
 
@@ -200,10 +197,7 @@ pub fn measure(seg: &Volume<u8>, opts: &LabOptions) -> Result<LabReport> {
     );
     let permeability = permeability(seg, &dry, opts.thickness_um);
     if !dry.converged && dry.fluid_nodes > 0 {
-        log::warn!(
-            "lab: the dry flow solve stopped at {} steps without meeting its convergence criterion",
-            dry.steps
-        );
+        log::warn!("lab: the dry flow solve stopped at {} steps without meeting its convergence criterion", dry.steps);
     }
     let sem = sem_report(seg, opts);
     Ok(LabReport {
@@ -293,12 +287,7 @@ pub fn sem_report(seg: &Volume<u8>, opts: &LabOptions) -> SemReport {
 
 /// Writes the SEM section, top and bottom surface micrographs and the
 /// porometer chart into `dir` (created if missing), each atomically.
-pub fn write_images(
-    seg: &Volume<u8>,
-    report: &LabReport,
-    dir: &Path,
-    opts: &LabOptions,
-) -> Result<()> {
+pub fn write_images(seg: &Volume<u8>, report: &LabReport, dir: &Path, opts: &LabOptions) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let sem_opts = opts.sem_options();
     let views = [

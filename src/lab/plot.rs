@@ -16,21 +16,12 @@ pub fn ensure_font() -> Result<()> {
     if crate::util::register_plot_font() {
         Ok(())
     } else {
-        Err(anyhow!(
-            "the bundled font assets/DejaVuSans.ttf could not be loaded"
-        ))
+        Err(anyhow!("the bundled font assets/DejaVuSans.ttf could not be loaded"))
     }
 }
 
 /// Draws text (top-left anchored) onto a grayscale image at `value`.
-pub fn draw_text(
-    img: &mut GrayImage,
-    text: &str,
-    x: i32,
-    y: i32,
-    size_px: f64,
-    value: u8,
-) -> Result<()> {
+pub fn draw_text(img: &mut GrayImage, text: &str, x: i32, y: i32, size_px: f64, value: u8) -> Result<()> {
     ensure_font()?;
     let (w, h) = img.dimensions();
     // plotters draws into RGB; go through a buffer and keep the brightest
@@ -38,9 +29,7 @@ pub fn draw_text(
     let mut rgb: Vec<u8> = img.as_raw().iter().flat_map(|&g| [g, g, g]).collect();
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-        let style = (FAMILY, size_px)
-            .into_font()
-            .color(&RGBColor(value, value, value));
+        let style = (FAMILY, size_px).into_font().color(&RGBColor(value, value, value));
         root.draw(&Text::new(text.to_string(), (x, y), style))
             .map_err(|e| anyhow!("drawing text: {e}"))?;
         root.present().map_err(|e| anyhow!("drawing text: {e}"))?;
@@ -63,24 +52,14 @@ pub fn png_bytes(raw: &[u8], w: u32, h: u32, color: image::ExtendedColorType) ->
 
 /// Writes a grayscale image as a PNG, atomically.
 pub fn save_gray(img: &GrayImage, path: &Path) -> Result<()> {
-    let bytes = png_bytes(
-        img.as_raw(),
-        img.width(),
-        img.height(),
-        image::ExtendedColorType::L8,
-    )?;
+    let bytes = png_bytes(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::L8)?;
     crate::util::atomic_write(path, &bytes)?;
     Ok(())
 }
 
 /// Writes an RGB image as a PNG, atomically.
 pub fn save_rgb(img: &RgbImage, path: &Path) -> Result<()> {
-    let bytes = png_bytes(
-        img.as_raw(),
-        img.width(),
-        img.height(),
-        image::ExtendedColorType::Rgb8,
-    )?;
+    let bytes = png_bytes(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)?;
     crate::util::atomic_write(path, &bytes)?;
     Ok(())
 }
@@ -155,9 +134,7 @@ pub fn flow_chart(
                 ))
                 .map_err(|e| err(&e))?
                 .label(m.label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(1))
-                });
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(1)));
         }
         for s in series {
             let c = s.color;
@@ -171,9 +148,9 @@ pub fn flow_chart(
                     .draw_series(LineSeries::new(s.points.clone(), style))
                     .map_err(|e| err(&e))?
             };
-            drawn.label(s.label).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(2))
-            });
+            drawn
+                .label(s.label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(2)));
             if !s.dashed {
                 chart
                     .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled())))

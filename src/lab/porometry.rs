@@ -90,9 +90,7 @@ impl Fluid {
         match name.to_ascii_lowercase().as_str() {
             "ethanol" => Some(Self::ethanol()),
             "water" => Some(Self::water()),
-            "porefluid" | "porometry-fluid" | "galwick" | "porefil" => {
-                Some(Self::porometry_fluid())
-            }
+            "porefluid" | "porometry-fluid" | "galwick" | "porefil" => Some(Self::porometry_fluid()),
             _ => None,
         }
     }
@@ -239,12 +237,7 @@ impl<'a> Drainage<'a> {
                 }
             })
             .collect();
-        Self {
-            seg,
-            edt2,
-            w2,
-            rinv2,
-        }
+        Self { seg, edt2, w2, rinv2 }
     }
 
     /// Squared widest-path radius per voxel (see module docs).
@@ -265,11 +258,7 @@ impl<'a> Drainage<'a> {
         if nz == 0 {
             return None;
         }
-        let best = self.rinv2[(nz - 1) * plane..]
-            .iter()
-            .copied()
-            .max()
-            .unwrap_or(0);
+        let best = self.rinv2[(nz - 1) * plane..].iter().copied().max().unwrap_or(0);
         (best > 0).then(|| (best as f64).sqrt())
     }
 
@@ -279,10 +268,7 @@ impl<'a> Drainage<'a> {
         // r_inv² is an integer; compare with a hair of slack so that r = √k
         // computed in floating point still counts as k.
         let r2 = r * r * (1.0 - 1e-12);
-        self.rinv2
-            .iter()
-            .map(|&w| w > 0 && w as f64 >= r2)
-            .collect()
+        self.rinv2.iter().map(|&w| w > 0 && w as f64 >= r2).collect()
     }
 
     /// The gas space for r² in (k−1, k]: see module docs.
@@ -462,10 +448,7 @@ impl<'o> FlowRunner<'o> {
 
 /// Runs the porometer on a segmented volume. Returns the report and the dry
 /// flow solve (the Darcy permeability comes from it).
-pub fn porometry(
-    seg: &Volume<u8>,
-    opts: &PorometryOptions,
-) -> anyhow::Result<(Porometry, FlowResult)> {
+pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(Porometry, FlowResult)> {
     anyhow::ensure!(seg.voxel_um > 0.0, "voxel size must be positive");
     anyhow::ensure!(opts.n_pressures >= 2, "at least two pressures are needed");
     let fluid = &opts.fluid;
@@ -536,9 +519,7 @@ pub fn porometry(
     };
     let p1 = pa_of_r(r_end).max(p0 * 1.5);
     let n = opts.n_pressures;
-    let pressures: Vec<f64> = (0..n)
-        .map(|i| p0 * (p1 / p0).powf(i as f64 / (n - 1) as f64))
-        .collect();
+    let pressures: Vec<f64> = (0..n).map(|i| p0 * (p1 / p0).powf(i as f64 / (n - 1) as f64)).collect();
     let mut wet = FlowRunner::new(seg.shape, &flow_opts, opts.periodic_xy);
     wet.dry_k_intrinsic = dry_k_intrinsic.filter(|&k| k > 0.0);
     let mut wet_k = Vec::with_capacity(n);
@@ -566,25 +547,17 @@ pub fn porometry(
         c.wet_flux.push(flux(res.k_vox2, p));
         c.dry_flux.push(flux(dry.k_vox2, p));
         c.half_dry_flux.push(0.5 * flux(dry.k_vox2, p));
-        c.wet_fraction.push(if dry.k_vox2 > 0.0 {
-            res.k_vox2 / dry.k_vox2
-        } else {
-            0.0
-        });
+        c.wet_fraction
+            .push(if dry.k_vox2 > 0.0 { res.k_vox2 / dry.k_vox2 } else { 0.0 });
         c.solver_steps.push(res.steps);
-        c.solver_converged
-            .push(res.converged || res.fluid_nodes == 0);
+        c.solver_converged.push(res.converged || res.fluid_nodes == 0);
     }
 
     // Flow-weighted distribution between consecutive pressures.
     let mut prev = 0.0;
     for i in 0..n {
         let f = c.wet_fraction[i].min(1.0);
-        let d_hi = if i == 0 {
-            d_bp
-        } else {
-            c.laplace_diameter_um[i - 1]
-        };
+        let d_hi = if i == 0 { d_bp } else { c.laplace_diameter_um[i - 1] };
         let share = (f - prev).max(0.0);
         if share > 0.0 {
             report.flow_weighted_psd.push(PsdBin {

@@ -150,15 +150,9 @@ impl<'a> Frame<'a> {
         let [nz, ny, nx] = self.seg.shape;
         let in_z = |z: i64| (z >= 0 && z < nz as i64).then_some(z as usize);
         match self.view {
-            View::Section { axis: Axis::Y, pos } => {
-                Some((in_z(v)?, self.wrap(pos as i64 + d, ny)?, self.wrap(u, nx)?))
-            }
-            View::Section { axis: Axis::X, pos } => {
-                Some((in_z(v)?, self.wrap(u, ny)?, self.wrap(pos as i64 + d, nx)?))
-            }
-            View::Section { axis: Axis::Z, pos } => {
-                Some((in_z(pos as i64 + d)?, self.wrap(v, ny)?, self.wrap(u, nx)?))
-            }
+            View::Section { axis: Axis::Y, pos } => Some((in_z(v)?, self.wrap(pos as i64 + d, ny)?, self.wrap(u, nx)?)),
+            View::Section { axis: Axis::X, pos } => Some((in_z(v)?, self.wrap(u, ny)?, self.wrap(pos as i64 + d, nx)?)),
+            View::Section { axis: Axis::Z, pos } => Some((in_z(pos as i64 + d)?, self.wrap(v, ny)?, self.wrap(u, nx)?)),
             View::Surface(Side::Top) => Some((in_z(d)?, self.wrap(v, ny)?, self.wrap(u, nx)?)),
             View::Surface(Side::Bottom) => Some((
                 in_z(nz as i64 - 1 - d)?,
@@ -221,11 +215,7 @@ fn shade_columns(frame: &Frame, lambda_vox: f64) -> Vec<f32> {
             let norm = (gu * gu + gv * gv + gd * gd).sqrt();
             // Viewer looks along +d, so the beam hits faces whose normal has
             // negative d.
-            let cos_t = if norm > 1e-9 {
-                (-gd / norm).max(0.15)
-            } else {
-                1.0
-            };
+            let cos_t = if norm > 1e-9 { (-gd / norm).max(0.15) } else { 1.0 };
             let secant = (1.0 / cos_t).powf(0.9).min(4.0);
             // A flat fracture face has the 9 voxels in front of it empty;
             // more empty neighbours means an edge or a thin strut.
@@ -323,12 +313,7 @@ pub fn render(seg: &Volume<u8>, view: View, opts: &SemOptions) -> anyhow::Result
             let fv = (py as f64 + 0.5) * r.pixel_um / vox - 0.5;
             let (u0, v0) = (fu.floor() as i64, fv.floor() as i64);
             let (tu, tv) = ((fu - u0 as f64) as f32, (fv - v0 as f64) as f32);
-            let s = [
-                col(u0, v0),
-                col(u0 + 1, v0),
-                col(u0, v0 + 1),
-                col(u0 + 1, v0 + 1),
-            ];
+            let s = [col(u0, v0), col(u0 + 1, v0), col(u0, v0 + 1), col(u0 + 1, v0 + 1)];
             let centre = col(fu.round() as i64, fv.round() as i64);
             img[py * w + px] = if centre < 0.0 {
                 0.0
@@ -417,11 +402,7 @@ fn add_data_bar(img: GrayImage, fov_um: f64, pixel_um: f64) -> anyhow::Result<Gr
     // Narrow images get a smaller font and no FOV text, so the magnification
     // and the scale bar do not overlap.
     let narrow = w < 240;
-    let font = if narrow {
-        (w as f64 / 20.0).max(6.0)
-    } else {
-        bar_h as f64 * 0.55
-    };
+    let font = if narrow { (w as f64 / 20.0).max(6.0) } else { bar_h as f64 * 0.55 };
     let ty = (h + bar_h / 2) as i32 - (font * 0.55) as i32;
     let mag = magnification(fov_um);
     let mag_txt = format!("SE  ×{}", group_thousands(mag.round() as u64));
@@ -440,14 +421,7 @@ fn add_data_bar(img: GrayImage, fov_um: f64, pixel_um: f64) -> anyhow::Result<Gr
     draw_text(&mut out, &label, x0 as i32, (h + 2) as i32, font * 0.8, 255)?;
     if !narrow {
         let fov_txt = format!("FOV {} µm", trim(fov_um));
-        draw_text(
-            &mut out,
-            &fov_txt,
-            (w / 2) as i32 - (font * 2.5) as i32,
-            ty,
-            font,
-            255,
-        )?;
+        draw_text(&mut out, &fov_txt, (w / 2) as i32 - (font * 2.5) as i32, ty, font, 255)?;
     }
     Ok(out)
 }
@@ -485,24 +459,8 @@ mod tests {
             data_bar: false,
             ..Default::default()
         };
-        let a = render(
-            &seg,
-            View::Section {
-                axis: Axis::Y,
-                pos: 5,
-            },
-            &opts,
-        )
-        .unwrap();
-        let b = render(
-            &seg,
-            View::Section {
-                axis: Axis::Y,
-                pos: 5,
-            },
-            &opts,
-        )
-        .unwrap();
+        let a = render(&seg, View::Section { axis: Axis::Y, pos: 5 }, &opts).unwrap();
+        let b = render(&seg, View::Section { axis: Axis::Y, pos: 5 }, &opts).unwrap();
         assert_eq!(a, b);
         // 24 voxels × 0.25 µm = 6 µm tall at 8 µm / 64 px.
         assert_eq!(a.dimensions(), (64, 48));

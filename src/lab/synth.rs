@@ -30,13 +30,7 @@ pub fn channels(shape: [usize; 3], voxel_um: f64, channels: &[(f64, f64, f64)]) 
 /// Boolean model: pore spheres of radius `r` (voxels) at uniformly random
 /// centres, laterally periodic, added until the pore fraction reaches
 /// `porosity`. A stand-in for an isotropic sponge-like membrane.
-pub fn pore_spheres(
-    shape: [usize; 3],
-    voxel_um: f64,
-    r: f64,
-    porosity: f64,
-    seed: u64,
-) -> Volume<u8> {
+pub fn pore_spheres(shape: [usize; 3], voxel_um: f64, r: f64, porosity: f64, seed: u64) -> Volume<u8> {
     let [nz, ny, nx] = shape;
     let mut v = Volume::filled(shape, voxel_um, POLYMER);
     let mut rng = SplitMix64::new(seed);
@@ -62,10 +56,7 @@ pub fn pore_spheres(
                         + (y as f64 + 0.5 - c[1]).powi(2)
                         + (x as f64 + 0.5 - c[2]).powi(2);
                     if d2 < r * r {
-                        let (yy, xx) = (
-                            y.rem_euclid(ny as i64) as usize,
-                            x.rem_euclid(nx as i64) as usize,
-                        );
+                        let (yy, xx) = (y.rem_euclid(ny as i64) as usize, x.rem_euclid(nx as i64) as usize);
                         let i = v.idx(z as usize, yy, xx);
                         if v.data[i] != PORE {
                             v.data[i] = PORE;
@@ -83,13 +74,7 @@ pub fn pore_spheres(
 /// random positions (rejection sampling), fully inside the volume: the
 /// sections through them are discs of varying size, and any straight line's
 /// chords through them have mean 2d/3 (= 4V/S).
-pub fn isolated_pore_spheres(
-    shape: [usize; 3],
-    voxel_um: f64,
-    d: f64,
-    count: usize,
-    seed: u64,
-) -> Volume<u8> {
+pub fn isolated_pore_spheres(shape: [usize; 3], voxel_um: f64, d: f64, count: usize, seed: u64) -> Volume<u8> {
     let [nz, ny, nx] = shape;
     let mut v = Volume::filled(shape, voxel_um, POLYMER);
     let mut rng = SplitMix64::new(seed);

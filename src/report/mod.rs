@@ -26,14 +26,7 @@ fn read_json(p: &Path) -> Option<Value> {
 /// Needs `run.json`; everything else is optional.
 pub fn write_run_report(dir: &Path) -> Result<PathBuf> {
     let run_path = dir.join("run.json");
-    let run: Value =
-        serde_json::from_str(&std::fs::read_to_string(&run_path).with_context(|| {
-            format!(
-                "reading {} (is {} a run folder?)",
-                run_path.display(),
-                dir.display()
-            )
-        })?)
+    let run: Value = serde_json::from_str(&std::fs::read_to_string(&run_path).with_context(|| format!("reading {} (is {} a run folder?)", run_path.display(), dir.display()))?)
         .with_context(|| format!("parsing {}", run_path.display()))?;
     let analysis = read_json(&dir.join("analysis.json"));
     let scene_text = std::fs::read_to_string(dir.join("scene.toml")).ok();
@@ -49,12 +42,7 @@ pub fn write_sweep_index(dir: &Path) -> Result<PathBuf> {
     let mut s = crate::sweep::summary::collect(dir)?;
     // Plots present on disk, in the order gather writes them.
     let mut plots: Vec<String> = std::fs::read_dir(dir.join("plots"))
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".png"))
-                .collect()
-        })
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".png")).collect())
         .unwrap_or_default();
     plots.sort();
     s.plots = plots.into_iter().map(|p| format!("plots/{p}")).collect();

@@ -35,12 +35,7 @@ pub struct DriverState {
     pub thermal: bool,
 }
 
-pub fn write(
-    path: &Path,
-    state: &DriverState,
-    phi: &[[f32; 2]],
-    aux: Option<&[[f32; 2]]>,
-) -> std::io::Result<()> {
+pub fn write(path: &Path, state: &DriverState, phi: &[[f32; 2]], aux: Option<&[[f32; 2]]>) -> std::io::Result<()> {
     let mut st = state.clone();
     st.thermal = aux.is_some();
     let header = serde_json::to_vec(&st).expect("serializable state");
@@ -67,27 +62,16 @@ pub fn read(path: &Path) -> anyhow::Result<Checkpoint> {
     }
     let hlen = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
     if bytes.len() < 16 + hlen {
-        return Err(ctx(format!(
-            "header of {hlen} bytes but the file has {}",
-            bytes.len()
-        )));
+        return Err(ctx(format!("header of {hlen} bytes but the file has {}", bytes.len())));
     }
-    let state: DriverState =
-        serde_json::from_slice(&bytes[16..16 + hlen]).map_err(|e| ctx(e.to_string()))?;
+    let state: DriverState = serde_json::from_slice(&bytes[16..16 + hlen]).map_err(|e| ctx(e.to_string()))?;
     let n = state.shape.iter().product::<usize>();
     let data = &bytes[16 + hlen..];
     let blocks = if state.thermal { 2 } else { 1 };
     if data.len() != n * 8 * blocks {
-        return Err(ctx(format!(
-            "expected {} bytes of fields for shape {:?}, found {}",
-            n * 8 * blocks,
-            state.shape,
-            data.len()
-        )));
+        return Err(ctx(format!("expected {} bytes of fields for shape {:?}, found {}", n * 8 * blocks, state.shape, data.len())));
     }
     let phi = bytemuck::pod_collect_to_vec(&data[..n * 8]);
-    let aux = state
-        .thermal
-        .then(|| bytemuck::pod_collect_to_vec(&data[n * 8..]));
+    let aux = state.thermal.then(|| bytemuck::pod_collect_to_vec(&data[n * 8..]));
     Ok((state, phi, aux))
 }

@@ -6,8 +6,7 @@ use std::path::Path;
 pub const HEADER: &str = "step,time_s,dt_s,free_energy,mass_polymer_um3,mass_nonsolvent_um3,max_phi_p,max_phi_n,mean_temperature_c,min_temperature_c,crystallinity";
 
 /// The header before the thermal columns existed (still read).
-const HEADER_V1: &str =
-    "step,time_s,dt_s,free_energy,mass_polymer_um3,mass_nonsolvent_um3,max_phi_p,max_phi_n";
+const HEADER_V1: &str = "step,time_s,dt_s,free_energy,mass_polymer_um3,mass_nonsolvent_um3,max_phi_p,max_phi_n";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct EnergyRow {
@@ -35,14 +34,7 @@ impl EnergyRow {
         };
         format!(
             "{},{:.9e},{:.6e},{:.9e},{:.9e},{:.9e},{:.6},{:.6},{th}",
-            self.step,
-            self.time_s,
-            self.dt_s,
-            self.free_energy,
-            self.mass_polymer_um3,
-            self.mass_nonsolvent_um3,
-            self.max_phi_p,
-            self.max_phi_n
+            self.step, self.time_s, self.dt_s, self.free_energy, self.mass_polymer_um3, self.mass_nonsolvent_um3, self.max_phi_p, self.max_phi_n
         )
     }
 }
@@ -60,8 +52,7 @@ pub fn write(path: &Path, rows: &[EnergyRow]) -> std::io::Result<()> {
 
 /// Reads rows back (for `--resume`).
 pub fn read(path: &Path) -> anyhow::Result<Vec<EnergyRow>> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut lines = text.lines();
     let header = lines.next();
     let cols = match header {
@@ -73,13 +64,7 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<EnergyRow>> {
         .enumerate()
         .map(|(k, l)| {
             let v: Vec<&str> = l.split(',').collect();
-            let bad = || {
-                anyhow::anyhow!(
-                    "{}: line {}: expected {cols} comma-separated fields, found `{l}`",
-                    path.display(),
-                    k + 2
-                )
-            };
+            let bad = || anyhow::anyhow!("{}: line {}: expected {cols} comma-separated fields, found `{l}`", path.display(), k + 2);
             if v.len() != cols {
                 return Err(bad());
             }
@@ -93,11 +78,7 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<EnergyRow>> {
                 mass_nonsolvent_um3: f(5)?,
                 max_phi_p: f(6)?,
                 max_phi_n: f(7)?,
-                thermal: if cols == 11 && !v[8].is_empty() {
-                    Some([f(8)?, f(9)?, f(10)?])
-                } else {
-                    None
-                },
+                thermal: if cols == 11 && !v[8].is_empty() { Some([f(8)?, f(9)?, f(10)?]) } else { None },
             })
         })
         .collect()

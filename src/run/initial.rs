@@ -25,19 +25,10 @@ fn film_fields(cfg: &Config) -> Vec<[f32; 2]> {
     let g = &cfg.grid;
     let n = g.voxels();
     match cfg.initial {
-        Initial::Uniform {
-            phi_p,
-            phi_n,
-            noise,
-            seed,
-        } => (0..n as u32)
+        Initial::Uniform { phi_p, phi_n, noise, seed } => (0..n as u32)
             .map(|i| {
                 let p = phi_p as f32 + noise as f32 * unit(seed, i, 0);
-                let q = if phi_n > 0.0 {
-                    phi_n as f32 + noise as f32 * unit(seed, i, 1)
-                } else {
-                    0.0
-                };
+                let q = if phi_n > 0.0 { phi_n as f32 + noise as f32 * unit(seed, i, 1) } else { 0.0 };
                 [p, q]
             })
             .collect(),
@@ -68,8 +59,7 @@ pub fn initial_aux(cfg: &Config) -> Option<Vec<[f32; 2]>> {
     let t = (th.dissolution_temperature_c + crate::scene::tips::KELVIN) as f32;
     let mut aux = vec![[t, 0.0]; cfg.grid.voxels()];
     if let Some(slab) = &cfg.bath_slab {
-        let tb = (slab.temperature_c.unwrap_or(th.dissolution_temperature_c)
-            + crate::scene::tips::KELVIN) as f32;
+        let tb = (slab.temperature_c.unwrap_or(th.dissolution_temperature_c) + crate::scene::tips::KELVIN) as f32;
         for a in &mut aux[..slab.layers * cfg.grid.nx * cfg.grid.ny] {
             *a = [tb, 0.0];
         }

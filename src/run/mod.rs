@@ -70,34 +70,13 @@ pub struct RunOutcome {
 #[derive(thiserror::Error, Debug)]
 pub enum RunError {
     #[error("numerical failure at step {step}, t = {time_s:.6e} s: field {field} is {value} at voxel (z={z}, y={y}, x={x}); {bad} voxels are NaN, infinite or outside [-1, 2]. The last good checkpoint and all earlier outputs are kept in {dir}")]
-    NotFinite {
-        step: u64,
-        time_s: f64,
-        field: String,
-        value: f32,
-        z: usize,
-        y: usize,
-        x: usize,
-        bad: u64,
-        dir: String,
-    },
+    NotFinite { step: u64, time_s: f64, field: String, value: f32, z: usize, y: usize, x: usize, bad: u64, dir: String },
     #[error("mass drift at step {step}, t = {time_s:.6e} s: the total of field {field} changed by {drift:.3e} (relative) in a closed stage, more than time.mass_tolerance = {tol:.1e}. The last good checkpoint and all earlier outputs are kept in {dir}")]
-    MassDrift {
-        step: u64,
-        time_s: f64,
-        field: String,
-        drift: f64,
-        tol: f64,
-        dir: String,
-    },
+    MassDrift { step: u64, time_s: f64, field: String, drift: f64, tol: f64, dir: String },
 }
 
 /// Creates the backend; `Auto` falls back to the CPU with a notice.
-pub fn make_backend(
-    choice: BackendChoice,
-    adapter: Option<&str>,
-    params: &Params,
-) -> Result<Box<dyn Backend>> {
+pub fn make_backend(choice: BackendChoice, adapter: Option<&str>, params: &Params) -> Result<Box<dyn Backend>> {
     let gpu = || -> Result<Box<dyn Backend>> {
         let ctx = GpuContext::new(adapter)?;
         if ctx.is_software() {
@@ -139,17 +118,12 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunOutcome> {
 }
 
 /// Like [`run`], on a backend the caller made (tests inject faults this way).
-pub fn run_with_backend(
-    cfg: &Config,
-    opts: &RunOptions,
-    backend: Box<dyn Backend>,
-) -> Result<RunOutcome> {
+pub fn run_with_backend(cfg: &Config, opts: &RunOptions, backend: Box<dyn Backend>) -> Result<RunOutcome> {
     let dir = &opts.out_dir;
     if dir.join("run.json").exists() || dir.join("checkpoint.bin").exists() {
         bail!("{} already holds a run; continue it with `phasecast run --resume {}` or choose another --out", dir.display(), dir.display());
     }
-    std::fs::create_dir_all(dir.join("fields"))
-        .with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(dir.join("fields")).with_context(|| format!("creating {}", dir.display()))?;
     let scene_text = toml::to_string_pretty(&cfg.raw_table)?;
     atomic_write(&dir.join("scene.toml"), scene_text.as_bytes())?;
     let phi = initial::initial_fields(cfg);
@@ -177,32 +151,15 @@ pub fn resume(dir: &Path, opts: &RunOptions, overrides: &[String]) -> Result<Run
         bail!("{}: the checkpoint {} temperature and crystallinity fields but the scene {} the thermal model", dir.display(), if aux.is_some() { "has" } else { "has no" }, if cfg.thermal.is_some() { "has" } else { "does not have" });
     }
     if state.shape != cfg.grid.shape() {
-        bail!(
-            "{}: checkpoint shape {:?} does not match the scene grid {:?}",
-            dir.display(),
-            state.shape,
-            cfg.grid.shape()
-        );
+        bail!("{}: checkpoint shape {:?} does not match the scene grid {:?}", dir.display(), state.shape, cfg.grid.shape());
     }
-    let rows: Vec<EnergyRow> = energy::read(&dir.join("energy.csv"))?
-        .into_iter()
-        .filter(|r| r.step <= state.step)
-        .collect();
+    let rows: Vec<EnergyRow> = energy::read(&dir.join("energy.csv"))?.into_iter().filter(|r| r.step <= state.step).collect();
     let mut o = opts.clone();
     o.out_dir = dir.to_path_buf();
     if !opts.quiet {
-        log::info!(
-            "resuming {} at step {}, t = {:.6e} s",
-            dir.display(),
-            state.step,
-            state.time * cfg.units.time_s
-        );
+        log::info!("resuming {} at step {}, t = {:.6e} s", dir.display(), state.step, state.time * cfg.units.time_s);
     }
-    let backend = make_backend(
-        opts.backend,
-        opts.adapter.as_deref(),
-        &cfg.params(&cfg.stages[state.stage.min(cfg.stages.len() - 1)]),
-    )?;
+    let backend = make_backend(opts.backend, opts.adapter.as_deref(), &cfg.params(&cfg.stages[state.stage.min(cfg.stages.len() - 1)]))?;
     Driver::new(&cfg, &o, backend, state, phi, aux, rows, false)?.drive()
 }
 
@@ -277,14 +234,7 @@ impl<'a> Driver<'a> {
                 ),
                 None => log::info!("thermal model: the faces pass no mass (cooling.exchange = false)"),
             }
-            log::info!(
-                "thermal model: thermodiffusion {}",
-                if th.soret {
-                    "on (crystallization.soret = true)"
-                } else {
-                    "off: the mass flux follows the isothermal potential difference"
-                }
-            );
+            log::info!("thermal model: thermodiffusion {}", if th.soret { "on (crystallization.soret = true)" } else { "off: the mass flux follows the isothermal potential difference" });
         }
         Ok(Self {
             cfg,
@@ -322,11 +272,7 @@ impl<'a> Driver<'a> {
             max_phi_n: t.max_n,
             thermal: self.cfg.thermal.as_ref().map(|_| {
                 let n = self.cfg.grid.voxels() as f64;
-                [
-                    t.sum_t / n - crate::scene::tips::KELVIN,
-                    t.min_t - crate::scene::tips::KELVIN,
-                    t.crystallinity(),
-                ]
+                [t.sum_t / n - crate::scene::tips::KELVIN, t.min_t - crate::scene::tips::KELVIN, t.crystallinity()]
             }),
         });
     }
@@ -367,11 +313,7 @@ impl<'a> Driver<'a> {
             let (i, f, v) = phi
                 .iter()
                 .enumerate()
-                .find_map(|(i, c)| {
-                    (0..names.len())
-                        .find(|&f| !c[f].is_finite() || c[f] < -1.0 || c[f] > 2.0)
-                        .map(|f| (i, f, c[f]))
-                })
+                .find_map(|(i, c)| (0..names.len()).find(|&f| !c[f].is_finite() || c[f] < -1.0 || c[f] > 2.0).map(|f| (i, f, c[f])))
                 .unwrap_or((0, 0, f32::NAN));
             return Err(RunError::NotFinite {
                 step: self.state.step,
@@ -388,14 +330,7 @@ impl<'a> Driver<'a> {
         }
         if stage.is_closed() {
             let names = self.cfg.field_names();
-            for (f, (now, then)) in [
-                (t.sum_p, self.state.stage_mass[0]),
-                (t.sum_n, self.state.stage_mass[1]),
-            ]
-            .into_iter()
-            .enumerate()
-            .take(names.len())
-            {
+            for (f, (now, then)) in [(t.sum_p, self.state.stage_mass[0]), (t.sum_n, self.state.stage_mass[1])].into_iter().enumerate().take(names.len()) {
                 if then.abs() > 0.0 {
                     let drift = (now - then).abs() / then.abs();
                     if drift > self.cfg.time.mass_tolerance {
@@ -415,11 +350,7 @@ impl<'a> Driver<'a> {
         Ok(())
     }
 
-    fn volumes(
-        &self,
-        phi: &[[f32; 2]],
-        aux: Option<&[[f32; 2]]>,
-    ) -> Vec<(&'static str, Volume<f32>)> {
+    fn volumes(&self, phi: &[[f32; 2]], aux: Option<&[[f32; 2]]>) -> Vec<(&'static str, Volume<f32>)> {
         let shape = self.cfg.grid.shape();
         let vox = self.cfg.grid.voxel_um;
         let mut v: Vec<(&'static str, Volume<f32>)> = self
@@ -427,35 +358,12 @@ impl<'a> Driver<'a> {
             .field_names()
             .iter()
             .enumerate()
-            .map(|(f, name)| {
-                (
-                    *name,
-                    Volume {
-                        data: phi.iter().map(|c| c[f]).collect(),
-                        shape,
-                        voxel_um: vox,
-                    },
-                )
-            })
+            .map(|(f, name)| (*name, Volume { data: phi.iter().map(|c| c[f]).collect(), shape, voxel_um: vox }))
             .collect();
         if let Some(a) = aux {
             let k = crate::scene::tips::KELVIN as f32;
-            v.push((
-                "temperature_c",
-                Volume {
-                    data: a.iter().map(|c| c[0] - k).collect(),
-                    shape,
-                    voxel_um: vox,
-                },
-            ));
-            v.push((
-                "crystallinity",
-                Volume {
-                    data: a.iter().map(|c| c[1]).collect(),
-                    shape,
-                    voxel_um: vox,
-                },
-            ));
+            v.push(("temperature_c", Volume { data: a.iter().map(|c| c[0] - k).collect(), shape, voxel_um: vox }));
+            v.push(("crystallinity", Volume { data: a.iter().map(|c| c[1]).collect(), shape, voxel_um: vox }));
         }
         v
     }
@@ -464,16 +372,9 @@ impl<'a> Driver<'a> {
     fn snapshot(&mut self, phi: &[[f32; 2]]) -> Result<()> {
         let stem = format!("step_{:07}", self.state.step);
         let fields_dir = self.dir.join("fields");
-        let aux = self
-            .cfg
-            .thermal
-            .as_ref()
-            .map(|_| self.backend.download_aux());
+        let aux = self.cfg.thermal.as_ref().map(|_| self.backend.download_aux());
         let vols = self.volumes(phi, aux.as_deref());
-        let chosen: Vec<&(&str, Volume<f32>)> = vols
-            .iter()
-            .filter(|(n, _)| self.cfg.outputs.fields.iter().any(|f| f == n))
-            .collect();
+        let chosen: Vec<&(&str, Volume<f32>)> = vols.iter().filter(|(n, _)| self.cfg.outputs.fields.iter().any(|f| f == n)).collect();
         let mut npy = serde_json::Map::new();
         let mut vti = serde_json::Value::Null;
         let time_s = self.seconds(self.state.time);
@@ -491,16 +392,10 @@ impl<'a> Driver<'a> {
             crate::volume_io::write_vti(&fields_dir.join(format!("{stem}.vti")), &arrays)?;
             vti = json!(rel);
         }
-        self.final_fields =
-            json!({"npy": npy, "vti": vti, "step": self.state.step, "time_s": time_s});
+        self.final_fields = json!({"npy": npy, "vti": vti, "step": self.state.step, "time_s": time_s});
         energy::write(&self.dir.join("energy.csv"), &self.rows)?;
         if self.cfg.outputs.checkpoint {
-            checkpoint::write(
-                &self.dir.join("checkpoint.bin"),
-                &self.state,
-                phi,
-                aux.as_deref(),
-            )?;
+            checkpoint::write(&self.dir.join("checkpoint.bin"), &self.state, phi, aux.as_deref())?;
         }
         self.last_snapshot_step = Some(self.state.step);
         Ok(())
@@ -508,11 +403,7 @@ impl<'a> Driver<'a> {
 
     fn write_run_json(&self, status: &str, error: Option<String>) -> Result<()> {
         let voxels = self.cfg.grid.voxels() as f64;
-        let vups = if self.state.compute_s > 0.0 {
-            self.state.step as f64 * voxels / self.state.compute_s
-        } else {
-            0.0
-        };
+        let vups = if self.state.compute_s > 0.0 { self.state.step as f64 * voxels / self.state.compute_s } else { 0.0 };
         let doc = json!({
             "phasecast_version": env!("CARGO_PKG_VERSION"),
             "wgpu_version": "30",
@@ -540,30 +431,20 @@ impl<'a> Driver<'a> {
                 "section_png": if self.cfg.outputs.section_png { json!("section.png") } else { serde_json::Value::Null },
             },
         });
-        atomic_write(
-            &self.dir.join("run.json"),
-            serde_json::to_string_pretty(&doc)?.as_bytes(),
-        )?;
+        atomic_write(&self.dir.join("run.json"), serde_json::to_string_pretty(&doc)?.as_bytes())?;
         Ok(())
     }
 
     fn progress_bar(&self) -> indicatif::ProgressBar {
-        let total: f64 = self
-            .cfg
-            .stages
-            .iter()
-            .map(|s| self.cfg.model_time(s.duration_s))
-            .sum();
+        let total: f64 = self.cfg.stages.iter().map(|s| self.cfg.model_time(s.duration_s)).sum();
         if self.opts.quiet {
             return indicatif::ProgressBar::hidden();
         }
         let pb = indicatif::ProgressBar::new(1000);
         pb.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40} {percent:>3}% ETA {eta_precise} {msg}",
-            )
-            .expect("template")
-            .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {percent:>3}% ETA {eta_precise} {msg}")
+                .expect("template")
+                .progress_chars("=> "),
         );
         pb.set_position(((self.state.time / total) * 1000.0) as u64);
         pb
@@ -580,11 +461,7 @@ impl<'a> Driver<'a> {
 
     fn drive_inner(&mut self) -> Result<RunOutcome> {
         let cfg = self.cfg;
-        let total: f64 = cfg
-            .stages
-            .iter()
-            .map(|s| cfg.model_time(s.duration_s))
-            .sum();
+        let total: f64 = cfg.stages.iter().map(|s| cfg.model_time(s.duration_s)).sum();
         let every = cfg.outputs.every_s.map(|e| cfg.model_time(e));
         let pb = self.progress_bar();
         let voxels = cfg.grid.voxels() as f64;
@@ -639,18 +516,8 @@ impl<'a> Driver<'a> {
                 self.state.dt = self.choose_dt(&t);
                 self.record(&t);
                 pb.set_position(((self.state.time / total) * 1000.0).min(1000.0) as u64);
-                let rate = if self.state.compute_s > 0.0 {
-                    self.state.step as f64 * voxels / self.state.compute_s
-                } else {
-                    0.0
-                };
-                pb.set_message(format!(
-                    "step {} t={:.3e} s F={:.5e} {:.2e} vox/s",
-                    self.state.step,
-                    self.seconds(self.state.time),
-                    t.free_energy,
-                    rate
-                ));
+                let rate = if self.state.compute_s > 0.0 { self.state.step as f64 * voxels / self.state.compute_s } else { 0.0 };
+                pb.set_message(format!("step {} t={:.3e} s F={:.5e} {:.2e} vox/s", self.state.step, self.seconds(self.state.time), t.free_energy, rate));
 
                 let stage_done = self.state.stage_time >= duration * (1.0 - 1e-12);
                 if stage_done {
@@ -659,13 +526,8 @@ impl<'a> Driver<'a> {
                     self.state.stage_time = 0.0;
                     self.state.stage_mass = [t.sum_p, t.sum_n];
                 }
-                let due =
-                    every.is_some_and(|_| self.state.time >= self.state.next_output * (1.0 - 1e-9));
-                let stop = self
-                    .opts
-                    .until_s
-                    .is_some_and(|u| self.seconds(self.state.time) >= u * (1.0 - 1e-9))
-                    && self.state.stage < cfg.stages.len();
+                let due = every.is_some_and(|_| self.state.time >= self.state.next_output * (1.0 - 1e-9));
+                let stop = self.opts.until_s.is_some_and(|u| self.seconds(self.state.time) >= u * (1.0 - 1e-9)) && self.state.stage < cfg.stages.len();
                 if due || stop {
                     let phi = self.backend.download();
                     self.snapshot(&phi)?;
@@ -692,11 +554,7 @@ impl<'a> Driver<'a> {
             self.snapshot(&phi)?;
         }
         energy::write(&self.dir.join("energy.csv"), &self.rows)?;
-        let aux = self
-            .cfg
-            .thermal
-            .as_ref()
-            .map(|_| self.backend.download_aux());
+        let aux = self.cfg.thermal.as_ref().map(|_| self.backend.download_aux());
         let vols = self.volumes(&phi, aux.as_deref());
         if cfg.outputs.section_png {
             section::write_section_png(&self.dir.join("section.png"), &vols[0].1)?;
@@ -716,11 +574,7 @@ impl<'a> Driver<'a> {
             steps: self.state.step,
             time_s: self.seconds(self.state.time),
             wall_s: self.started.elapsed().as_secs_f64(),
-            voxel_updates_per_s: if self.state.compute_s > 0.0 {
-                self.state.step as f64 * voxels / self.state.compute_s
-            } else {
-                0.0
-            },
+            voxel_updates_per_s: if self.state.compute_s > 0.0 { self.state.step as f64 * voxels / self.state.compute_s } else { 0.0 },
             backend: self.backend.kind().to_string(),
         }
     }
@@ -741,32 +595,14 @@ fn analysis_hook(cfg: &Config, dir: &Path, phi_p: &Volume<f32>) -> Result<()> {
         }
         None => phi_p,
     };
-    let seg = analysis::segment(
-        phi_p,
-        cfg.analysis.threshold.map(|t| t as f32),
-        PoreValue::Low,
-    );
+    let seg = analysis::segment(phi_p, cfg.analysis.threshold.map(|t| t as f32), PoreValue::Low);
     log::info!("analysis: {}", seg.how);
-    let periodic_xy = cfg.stages.last().is_some_and(|s| {
-        s.boundary[..4]
-            .iter()
-            .all(|b| *b == crate::scene::Bc::Periodic)
-    });
-    let opts = AnalysisOptions {
-        periodic_xy,
-        polymer_density_g_cm3: cfg.analysis.polymer_density_g_cm3,
-        ..Default::default()
-    };
+    let periodic_xy = cfg.stages.last().is_some_and(|s| s.boundary[..4].iter().all(|b| *b == crate::scene::Bc::Periodic));
+    let opts = AnalysisOptions { periodic_xy, polymer_density_g_cm3: cfg.analysis.polymer_density_g_cm3, ..Default::default() };
     // A simulated domain narrower than the seeds' 16 µm field is shown whole, not tiled.
-    let lab_opts = crate::lab::LabOptions {
-        sem_fov_um: crate::lab::default_sem_fov_um(phi_p),
-        ..Default::default()
-    };
+    let lab_opts = crate::lab::LabOptions { sem_fov_um: crate::lab::default_sem_fov_um(phi_p), ..Default::default() };
     let mut report = crate::pipeline::measure(&seg.volume, &opts, Some(&lab_opts), dir)?;
-    report.extra.insert(
-        "segmentation".into(),
-        serde_json::json!({"how": seg.how, "threshold": seg.threshold}),
-    );
+    report.extra.insert("segmentation".into(), serde_json::json!({"how": seg.how, "threshold": seg.threshold}));
     analysis::write_outputs(&report, dir)?;
     Ok(())
 }

@@ -31,24 +31,10 @@ pub fn viridis(t: f32) -> [u8; 3] {
 pub fn mid_section(vol: &Volume<f32>) -> (usize, usize, Vec<f32>) {
     let [nz, ny, nx] = vol.shape;
     if nz == 1 {
-        (
-            nx,
-            ny,
-            (0..ny)
-                .flat_map(|y| (0..nx).map(move |x| (y, x)))
-                .map(|(y, x)| vol.get(0, y, x))
-                .collect(),
-        )
+        (nx, ny, (0..ny).flat_map(|y| (0..nx).map(move |x| (y, x))).map(|(y, x)| vol.get(0, y, x)).collect())
     } else {
         let y = ny / 2;
-        (
-            nx,
-            nz,
-            (0..nz)
-                .flat_map(|z| (0..nx).map(move |x| (z, x)))
-                .map(|(z, x)| vol.get(z, y, x))
-                .collect(),
-        )
+        (nx, nz, (0..nz).flat_map(|z| (0..nx).map(move |x| (z, x))).map(|(z, x)| vol.get(z, y, x)).collect())
     }
 }
 
@@ -74,10 +60,7 @@ pub fn write_section_png(path: &Path, vol: &Volume<f32>) -> anyhow::Result<()> {
         *p = image::Rgb(viridis((val - lo) / span));
     }
     let mut bytes = Vec::new();
-    img.write_to(
-        &mut std::io::Cursor::new(&mut bytes),
-        image::ImageFormat::Png,
-    )?;
+    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)?;
     atomic_write(path, &bytes)?;
     Ok(())
 }

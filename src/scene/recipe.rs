@@ -60,56 +60,25 @@ struct Materials {
 
 /// Density of `name` in `table`, or a message naming what is allowed.
 fn density(table: &BTreeMap<String, toml::Value>, name: &str, what: &str) -> Result<f64, String> {
-    let v = table.get(name).ok_or_else(|| {
-        format!(
-            "unknown {what}; data/materials.toml has {:?}",
-            table.keys().collect::<Vec<_>>()
-        )
-    })?;
-    let e: Entry = v
-        .clone()
-        .try_into()
-        .map_err(|e| format!("data/materials.toml entry {name}: {e}"))?;
-    e.density_g_cm3
-        .filter(|d| *d > 0.0)
-        .ok_or_else(|| format!("data/materials.toml has no density_g_cm3 for {name}"))
+    let v = table.get(name).ok_or_else(|| format!("unknown {what}; data/materials.toml has {:?}", table.keys().collect::<Vec<_>>()))?;
+    let e: Entry = v.clone().try_into().map_err(|e| format!("data/materials.toml entry {name}: {e}"))?;
+    e.density_g_cm3.filter(|d| *d > 0.0).ok_or_else(|| format!("data/materials.toml has no density_g_cm3 for {name}"))
 }
 
 /// Resolves a recipe; errors are (key, value, message).
 pub fn resolve(r: &RawRecipe) -> Result<Recipe, (String, String, String)> {
-    let m: Materials = toml::from_str(MATERIALS).map_err(|e| {
-        (
-            "recipe".to_string(),
-            "data/materials.toml".to_string(),
-            e.to_string(),
-        )
-    })?;
+    let m: Materials = toml::from_str(MATERIALS).map_err(|e| ("recipe".to_string(), "data/materials.toml".to_string(), e.to_string()))?;
     let bad = |k: &str, v: &str, msg: String| (format!("recipe.{k}"), v.to_string(), msg);
-    let dp = density(&m.polymers, &r.polymer, "polymer")
-        .map_err(|e| bad("polymer", &format!("\"{}\"", r.polymer), e))?;
-    let ds = density(&m.solvents, &r.solvent, "solvent")
-        .map_err(|e| bad("solvent", &format!("\"{}\"", r.solvent), e))?;
-    let dn = density(&m.nonsolvents, &r.nonsolvent, "non-solvent")
-        .map_err(|e| bad("nonsolvent", &format!("\"{}\"", r.nonsolvent), e))?;
-    for (k, v) in [
-        ("polymer_wt", r.polymer_wt),
-        ("solvent_wt", r.solvent_wt),
-        ("nonsolvent_wt", r.nonsolvent_wt),
-    ] {
+    let dp = density(&m.polymers, &r.polymer, "polymer").map_err(|e| bad("polymer", &format!("\"{}\"", r.polymer), e))?;
+    let ds = density(&m.solvents, &r.solvent, "solvent").map_err(|e| bad("solvent", &format!("\"{}\"", r.solvent), e))?;
+    let dn = density(&m.nonsolvents, &r.nonsolvent, "non-solvent").map_err(|e| bad("nonsolvent", &format!("\"{}\"", r.nonsolvent), e))?;
+    for (k, v) in [("polymer_wt", r.polymer_wt), ("solvent_wt", r.solvent_wt), ("nonsolvent_wt", r.nonsolvent_wt)] {
         if !(v.is_finite() && v >= 0.0) {
-            return Err(bad(
-                k,
-                &v.to_string(),
-                "must be a weight (any unit) >= 0".into(),
-            ));
+            return Err(bad(k, &v.to_string(), "must be a weight (any unit) >= 0".into()));
         }
     }
     if r.polymer_wt <= 0.0 || r.solvent_wt <= 0.0 {
-        return Err(bad(
-            "polymer_wt",
-            &r.polymer_wt.to_string(),
-            "polymer and solvent weights must be > 0".into(),
-        ));
+        return Err(bad("polymer_wt", &r.polymer_wt.to_string(), "polymer and solvent weights must be > 0".into()));
     }
     let w = [r.polymer_wt, r.solvent_wt, r.nonsolvent_wt];
     let wsum: f64 = w.iter().sum();
@@ -145,11 +114,7 @@ mod tests {
         };
         let x = resolve(&r).unwrap();
         // By hand: 15/1.24 = 12.097, 70/1.028 = 68.093, 1.6/0.99705 = 1.605; sum 81.795.
-        assert!(
-            (x.volume_fractions[0] - 12.097 / 81.795).abs() < 1e-4,
-            "{:?}",
-            x.volume_fractions
-        );
+        assert!((x.volume_fractions[0] - 12.097 / 81.795).abs() < 1e-4, "{:?}", x.volume_fractions);
         assert!((x.volume_fractions[2] - 1.605 / 81.795).abs() < 1e-4);
         assert!((x.volume_fractions.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         assert_eq!(x.additives_wt_not_modelled.len(), 2);

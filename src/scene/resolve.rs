@@ -23,10 +23,7 @@ impl Grid {
     }
     /// Number of axes with more than one voxel.
     pub fn dim(&self) -> u32 {
-        [self.nx, self.ny, self.nz]
-            .iter()
-            .filter(|&&n| n > 1)
-            .count() as u32
+        [self.nx, self.ny, self.nz].iter().filter(|&&n| n > 1).count() as u32
     }
 }
 
@@ -41,22 +38,8 @@ pub struct Units {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Model {
-    Ternary {
-        n_polymer: f64,
-        chi_ps: f64,
-        chi_pn: f64,
-        chi_sn: f64,
-        kappa_p: f64,
-        kappa_n: f64,
-        phi_min: f64,
-    },
-    DoubleWell {
-        rho: f64,
-        alpha: f64,
-        beta: f64,
-        kappa: f64,
-        mobility: f64,
-    },
+    Ternary { n_polymer: f64, chi_ps: f64, chi_pn: f64, chi_sn: f64, kappa_p: f64, kappa_n: f64, phi_min: f64 },
+    DoubleWell { rho: f64, alpha: f64, beta: f64, kappa: f64, mobility: f64 },
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -77,12 +60,7 @@ pub struct Mobility {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Initial {
-    Uniform {
-        phi_p: f64,
-        phi_n: f64,
-        noise: f64,
-        seed: u64,
-    },
+    Uniform { phi_p: f64, phi_n: f64, noise: f64, seed: u64 },
     PfhubBm1,
 }
 
@@ -143,10 +121,7 @@ pub struct VaporStage {
 impl Stage {
     /// True when no face exchanges mass with the outside.
     pub fn is_closed(&self) -> bool {
-        !self
-            .boundary
-            .iter()
-            .any(|b| matches!(b, Bc::Reservoir | Bc::Vapor))
+        !self.boundary.iter().any(|b| matches!(b, Bc::Reservoir | Bc::Vapor))
     }
 }
 
@@ -211,12 +186,7 @@ struct V<'a> {
 
 impl V<'_> {
     fn bad(&self, key: &str, value: impl std::fmt::Display, allowed: &str) -> SceneError {
-        SceneError::Invalid {
-            file: self.file.into(),
-            key: key.into(),
-            value: value.to_string(),
-            allowed: allowed.into(),
-        }
+        SceneError::Invalid { file: self.file.into(), key: key.into(), value: value.to_string(), allowed: allowed.into() }
     }
     fn need(&self, key: &str, v: Option<f64>, what: &str) -> Result<f64, SceneError> {
         v.ok_or_else(|| self.bad(key, "(missing)", what))
@@ -250,11 +220,7 @@ fn bc(v: &V, key: &str, s: &str) -> Result<Bc, SceneError> {
         "no_flux" => Ok(Bc::NoFlux),
         "reservoir" => Ok(Bc::Reservoir),
         "vapor" => Ok(Bc::Vapor),
-        other => Err(v.bad(
-            key,
-            format!("\"{other}\""),
-            "must be \"periodic\", \"no_flux\", \"reservoir\" or \"vapor\"",
-        )),
+        other => Err(v.bad(key, format!("\"{other}\""), "must be \"periodic\", \"no_flux\", \"reservoir\" or \"vapor\"")),
     }
 }
 
@@ -262,29 +228,17 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
     let v = V { file };
     let g = &raw.grid;
     let mut dims = [0usize; 3];
-    for (k, (key, n)) in [("grid.nx", g.nx), ("grid.ny", g.ny), ("grid.nz", g.nz)]
-        .into_iter()
-        .enumerate()
-    {
+    for (k, (key, n)) in [("grid.nx", g.nx), ("grid.ny", g.ny), ("grid.nz", g.nz)].into_iter().enumerate() {
         if !(1..=4096).contains(&n) {
             return Err(v.bad(key, n, "must be an integer from 1 to 4096"));
         }
         dims[k] = n as usize;
     }
     if dims.iter().product::<usize>() > u32::MAX as usize / 3 {
-        return Err(v.bad(
-            "grid",
-            format!("{}x{}x{}", dims[0], dims[1], dims[2]),
-            "must have fewer than 1.4e9 voxels",
-        ));
+        return Err(v.bad("grid", format!("{}x{}x{}", dims[0], dims[1], dims[2]), "must have fewer than 1.4e9 voxels"));
     }
     let voxel_um = v.positive("grid.voxel_um", g.voxel_um)?;
-    let grid = Grid {
-        nx: dims[0],
-        ny: dims[1],
-        nz: dims[2],
-        voxel_um,
-    };
+    let grid = Grid { nx: dims[0], ny: dims[1], nz: dims[2], voxel_um };
     let units = Units {
         length_um: v.positive("units.length_um", raw.units.length_um.unwrap_or(voxel_um))?,
         time_s: v.positive("units.time_s", raw.units.time_s.unwrap_or(1.0))?,
@@ -293,39 +247,11 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
     let m = &raw.model;
     let model = match m.kind.as_str() {
         "ternary" => Model::Ternary {
-            n_polymer: v.range(
-                "model.n_polymer",
-                v.need(
-                    "model.n_polymer",
-                    m.n_polymer,
-                    "required for the ternary model: polymer chain length (sites), >= 1",
-                )?,
-                1.0,
-                1e6,
-            )?,
+            n_polymer: v.range("model.n_polymer", v.need("model.n_polymer", m.n_polymer, "required for the ternary model: polymer chain length (sites), >= 1")?, 1.0, 1e6)?,
             // In a TIPS scene χ_PS follows χ(T) from [crystallization]; model.chi_ps is optional there and unused.
-            chi_ps: v.range(
-                "model.chi_ps",
-                if raw.crystallization.is_some() {
-                    m.chi_ps.unwrap_or(0.0)
-                } else {
-                    v.need("model.chi_ps", m.chi_ps, "required: polymer–solvent χ")?
-                },
-                -10.0,
-                10.0,
-            )?,
-            chi_pn: v.range(
-                "model.chi_pn",
-                v.need("model.chi_pn", m.chi_pn, "required: polymer–non-solvent χ")?,
-                -10.0,
-                10.0,
-            )?,
-            chi_sn: v.range(
-                "model.chi_sn",
-                v.need("model.chi_sn", m.chi_sn, "required: solvent–non-solvent χ")?,
-                -10.0,
-                10.0,
-            )?,
+            chi_ps: v.range("model.chi_ps", if raw.crystallization.is_some() { m.chi_ps.unwrap_or(0.0) } else { v.need("model.chi_ps", m.chi_ps, "required: polymer–solvent χ")? }, -10.0, 10.0)?,
+            chi_pn: v.range("model.chi_pn", v.need("model.chi_pn", m.chi_pn, "required: polymer–non-solvent χ")?, -10.0, 10.0)?,
+            chi_sn: v.range("model.chi_sn", v.need("model.chi_sn", m.chi_sn, "required: solvent–non-solvent χ")?, -10.0, 10.0)?,
             kappa_p: v.range("model.kappa_p", m.kappa_p.unwrap_or(1.0), 0.0, 1e6)?,
             kappa_n: v.range("model.kappa_n", m.kappa_n.unwrap_or(1.0), 0.0, 1e6)?,
             phi_min: v.range("model.phi_min", m.phi_min.unwrap_or(1e-6), 1e-12, 1e-2)?,
@@ -337,23 +263,11 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
             kappa: v.range("model.kappa", m.kappa.unwrap_or(2.0), 0.0, 1e6)?,
             mobility: v.positive("model.mobility", m.mobility.unwrap_or(5.0))?,
         },
-        other => {
-            return Err(v.bad(
-                "model.kind",
-                format!("\"{other}\""),
-                "must be \"ternary\" or \"double_well\"",
-            ))
-        }
+        other => return Err(v.bad("model.kind", format!("\"{other}\""), "must be \"ternary\" or \"double_well\"")),
     };
     let ternary = matches!(model, Model::Ternary { .. });
     if ternary {
-        for (key, val) in [
-            ("model.rho", m.rho),
-            ("model.alpha", m.alpha),
-            ("model.beta", m.beta),
-            ("model.kappa", m.kappa),
-            ("model.mobility", m.mobility),
-        ] {
+        for (key, val) in [("model.rho", m.rho), ("model.alpha", m.alpha), ("model.beta", m.beta), ("model.kappa", m.kappa), ("model.mobility", m.mobility)] {
             if let Some(x) = val {
                 return Err(v.bad(key, x, "applies only to model.kind = \"double_well\""));
             }
@@ -363,72 +277,32 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
     let mo = &raw.mobility;
     let mob_model = mo.model.clone().unwrap_or_else(|| "slow_mode".into());
     if mob_model != "slow_mode" && mob_model != "constant" {
-        return Err(v.bad(
-            "mobility.model",
-            format!("\"{mob_model}\""),
-            "must be \"slow_mode\" or \"constant\"",
-        ));
+        return Err(v.bad("mobility.model", format!("\"{mob_model}\""), "must be \"slow_mode\" or \"constant\""));
     }
     let d_solvent = v.positive("mobility.d_solvent", mo.d_solvent.unwrap_or(1.0))?;
-    let n_p = if let Model::Ternary { n_polymer, .. } = model {
-        n_polymer
-    } else {
-        1.0
-    };
+    let n_p = if let Model::Ternary { n_polymer, .. } = model { n_polymer } else { 1.0 };
     let mobility = Mobility {
         model: mob_model,
         // Rouse scaling by default: D_P = D_S / N_P.
-        d_polymer: v.positive(
-            "mobility.d_polymer",
-            mo.d_polymer.unwrap_or(d_solvent / n_p),
-        )?,
+        d_polymer: v.positive("mobility.d_polymer", mo.d_polymer.unwrap_or(d_solvent / n_p))?,
         d_solvent,
         d_nonsolvent: v.positive("mobility.d_nonsolvent", mo.d_nonsolvent.unwrap_or(1.0))?,
-        vitrification_phi: v.range(
-            "mobility.vitrification_phi",
-            mo.vitrification_phi.unwrap_or(0.75),
-            0.0,
-            1.0,
-        )?,
-        vitrification_factor: v.range(
-            "mobility.vitrification_factor",
-            mo.vitrification_factor.unwrap_or(1.0),
-            0.0,
-            1.0,
-        )?,
-        vitrification_width: v.positive(
-            "mobility.vitrification_width",
-            mo.vitrification_width.unwrap_or(0.02),
-        )?,
+        vitrification_phi: v.range("mobility.vitrification_phi", mo.vitrification_phi.unwrap_or(0.75), 0.0, 1.0)?,
+        vitrification_factor: v.range("mobility.vitrification_factor", mo.vitrification_factor.unwrap_or(1.0), 0.0, 1.0)?,
+        vitrification_width: v.positive("mobility.vitrification_width", mo.vitrification_width.unwrap_or(0.02))?,
         face: match mo.face.as_deref().unwrap_or("mean") {
             f @ ("mean" | "harmonic") => f.to_string(),
-            other => {
-                return Err(v.bad(
-                    "mobility.face",
-                    format!("\"{other}\""),
-                    "must be \"mean\" or \"harmonic\"",
-                ))
-            }
+            other => return Err(v.bad("mobility.face", format!("\"{other}\""), "must be \"mean\" or \"harmonic\"")),
         },
     };
 
     let thermal = match &raw.crystallization {
         Some(cr) => {
             if !ternary {
-                return Err(v.bad(
-                    "crystallization",
-                    "(set)",
-                    "the thermal (TIPS) model needs model.kind = \"ternary\"",
-                ));
+                return Err(v.bad("crystallization", "(set)", "the thermal (TIPS) model needs model.kind = \"ternary\""));
             }
             let column_um = grid.nz as f64 * voxel_um;
-            Some(super::tips::resolve(
-                file,
-                raw.dissolution.as_ref(),
-                raw.cooling.as_ref(),
-                cr,
-                column_um,
-            )?)
+            Some(super::tips::resolve(file, raw.dissolution.as_ref(), raw.cooling.as_ref(), cr, column_um)?)
         }
         None => {
             if raw.dissolution.is_some() || raw.cooling.is_some() {
@@ -442,21 +316,8 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
     let mut recipe = None;
     let initial = match ini.kind.as_deref().unwrap_or("uniform") {
         "uniform" => {
-            let phi_p = v.range(
-                "initial.phi_p",
-                v.need(
-                    "initial.phi_p",
-                    ini.phi_p,
-                    "required: initial polymer volume fraction",
-                )?,
-                0.0,
-                1.0,
-            )?;
-            let phi_n = if ternary {
-                v.range("initial.phi_n", ini.phi_n.unwrap_or(0.0), 0.0, 1.0)?
-            } else {
-                0.0
-            };
+            let phi_p = v.range("initial.phi_p", v.need("initial.phi_p", ini.phi_p, "required: initial polymer volume fraction")?, 0.0, 1.0)?;
+            let phi_n = if ternary { v.range("initial.phi_n", ini.phi_n.unwrap_or(0.0), 0.0, 1.0)? } else { 0.0 };
             if ternary && phi_p + phi_n >= 1.0 {
                 return Err(v.bad("initial.phi_n", phi_n, &format!("initial.phi_p + initial.phi_n must be < 1 (the solvent fraction is 1 - {phi_p} - {phi_n})")));
             }
@@ -464,24 +325,14 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
             if seed < 0 {
                 return Err(v.bad("initial.seed", seed, "must be an integer >= 0"));
             }
-            Initial::Uniform {
-                phi_p,
-                phi_n,
-                noise: v.range("initial.noise", ini.noise.unwrap_or(0.0), 0.0, 0.5)?,
-                seed: seed as u64,
-            }
+            Initial::Uniform { phi_p, phi_n, noise: v.range("initial.noise", ini.noise.unwrap_or(0.0), 0.0, 0.5)?, seed: seed as u64 }
         }
         "recipe" => {
             if !ternary {
-                return Err(v.bad(
-                    "initial.kind",
-                    "\"recipe\"",
-                    "needs model.kind = \"ternary\"",
-                ));
+                return Err(v.bad("initial.kind", "\"recipe\"", "needs model.kind = \"ternary\""));
             }
             let raw_recipe = raw.recipe.as_ref().ok_or_else(|| v.bad("recipe", "(missing)", "initial.kind = \"recipe\" needs a [recipe] table: polymer, solvent, nonsolvent and their weights"))?;
-            let r = super::recipe::resolve(raw_recipe)
-                .map_err(|(key, value, msg)| v.bad(&key, value, &msg))?;
+            let r = super::recipe::resolve(raw_recipe).map_err(|(key, value, msg)| v.bad(&key, value, &msg))?;
             if ini.phi_p.is_some() || ini.phi_n.is_some() {
                 return Err(v.bad("initial.phi_p", "(set)", "the composition comes from [recipe] when initial.kind = \"recipe\"; remove initial.phi_p / phi_n"));
             }
@@ -499,13 +350,7 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
             init
         }
         "dissolution" => {
-            let th = thermal.as_ref().ok_or_else(|| {
-                v.bad(
-                    "initial.kind",
-                    "\"dissolution\"",
-                    "needs [dissolution] and [crystallization] tables",
-                )
-            })?;
+            let th = thermal.as_ref().ok_or_else(|| v.bad("initial.kind", "\"dissolution\"", "needs [dissolution] and [crystallization] tables"))?;
             if ini.phi_p.is_some() || ini.phi_n.is_some() {
                 return Err(v.bad("initial.phi_p", "(set)", "the composition comes from [dissolution] when initial.kind = \"dissolution\"; remove initial.phi_p / phi_n"));
             }
@@ -513,58 +358,27 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
             if seed < 0 {
                 return Err(v.bad("initial.seed", seed, "must be an integer >= 0"));
             }
-            Initial::Uniform {
-                phi_p: th.volume_fraction_polymer,
-                phi_n: 0.0,
-                noise: v.range("initial.noise", ini.noise.unwrap_or(0.0), 0.0, 0.5)?,
-                seed: seed as u64,
-            }
+            Initial::Uniform { phi_p: th.volume_fraction_polymer, phi_n: 0.0, noise: v.range("initial.noise", ini.noise.unwrap_or(0.0), 0.0, 0.5)?, seed: seed as u64 }
         }
         "pfhub_bm1" => {
             if ternary {
-                return Err(v.bad(
-                    "initial.kind",
-                    "\"pfhub_bm1\"",
-                    "needs model.kind = \"double_well\"",
-                ));
+                return Err(v.bad("initial.kind", "\"pfhub_bm1\"", "needs model.kind = \"double_well\""));
             }
             Initial::PfhubBm1
         }
-        other => {
-            return Err(v.bad(
-                "initial.kind",
-                format!("\"{other}\""),
-                "must be \"uniform\", \"recipe\", \"dissolution\" or \"pfhub_bm1\"",
-            ))
-        }
+        other => return Err(v.bad("initial.kind", format!("\"{other}\""), "must be \"uniform\", \"recipe\", \"dissolution\" or \"pfhub_bm1\"")),
     };
 
     let noise_seed = raw.noise.seed.unwrap_or(1);
     if !(0..=u32::MAX as i64).contains(&noise_seed) {
-        return Err(v.bad(
-            "noise.seed",
-            noise_seed,
-            "must be an integer from 0 to 4294967295",
-        ));
+        return Err(v.bad("noise.seed", noise_seed, "must be an integer from 0 to 4294967295"));
     }
-    let noise = Noise {
-        amplitude: v.range(
-            "noise.amplitude",
-            raw.noise.amplitude.unwrap_or(0.0),
-            0.0,
-            10.0,
-        )?,
-        seed: noise_seed as u32,
-    };
+    let noise = Noise { amplitude: v.range("noise.amplitude", raw.noise.amplitude.unwrap_or(0.0), 0.0, 10.0)?, seed: noise_seed as u32 };
 
     let t = &raw.time;
     let reduce_every = t.reduce_every.unwrap_or(100);
     if !(1..=1_000_000).contains(&reduce_every) {
-        return Err(v.bad(
-            "time.reduce_every",
-            reduce_every,
-            "must be an integer from 1 to 1000000",
-        ));
+        return Err(v.bad("time.reduce_every", reduce_every, "must be an integer from 1 to 1000000"));
     }
     let time = TimeControl {
         dt_s: t.dt_s.map(|d| v.positive("time.dt_s", d)).transpose()?,
@@ -574,47 +388,27 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
     };
 
     if raw.stages.is_empty() {
-        return Err(v.bad(
-            "stages",
-            "(none)",
-            "at least one [[stages]] entry is required, e.g. kind = \"anneal\", duration_s = 1.0",
-        ));
+        return Err(v.bad("stages", "(none)", "at least one [[stages]] entry is required, e.g. kind = \"anneal\", duration_s = 1.0"));
     }
     let mut stages = Vec::new();
     for (k, s) in raw.stages.iter().enumerate() {
         let key = |name: &str| format!("stages.{k}.{name}");
         let kind = s.kind.as_str();
         if !["anneal", "vapor", "immersion", "cooling"].contains(&kind) {
-            return Err(v.bad(
-                &key("kind"),
-                format!("\"{kind}\""),
-                "must be \"anneal\", \"vapor\", \"immersion\" or \"cooling\"",
-            ));
+            return Err(v.bad(&key("kind"), format!("\"{kind}\""), "must be \"anneal\", \"vapor\", \"immersion\" or \"cooling\""));
         }
         if kind == "cooling" && thermal.is_none() {
             return Err(v.bad(&key("kind"), "\"cooling\"", "a cooling stage needs the thermal model: add [dissolution], [cooling] and [crystallization] tables"));
         }
         if kind != "anneal" && !ternary {
-            return Err(v.bad(
-                &key("kind"),
-                format!("\"{kind}\""),
-                "vapour and immersion stages need model.kind = \"ternary\"",
-            ));
+            return Err(v.bad(&key("kind"), format!("\"{kind}\""), "vapour and immersion stages need model.kind = \"ternary\""));
         }
         // A vapour stage of 0 s is no air exposure (straight immersion): it is
         // validated, then left out.
-        let duration_s = if kind == "vapor" && s.duration_s == 0.0 {
-            0.0
-        } else {
-            v.positive(&key("duration_s"), s.duration_s)?
-        };
+        let duration_s = if kind == "vapor" && s.duration_s == 0.0 { 0.0 } else { v.positive(&key("duration_s"), s.duration_s)? };
         let only = |name: &str, present: bool, owner: &str| -> Result<(), SceneError> {
             if present && kind != owner {
-                return Err(v.bad(
-                    &key(name),
-                    "(set)",
-                    &format!("applies only to kind = \"{owner}\" stages"),
-                ));
+                return Err(v.bad(&key(name), "(set)", &format!("applies only to kind = \"{owner}\" stages")));
             }
             Ok(())
         };
@@ -623,35 +417,19 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         only("air_velocity_m_s", s.air_velocity_m_s.is_some(), "vapor")?;
         only("plate_length_m", s.plate_length_m.is_some(), "vapor")?;
         only("bath", s.bath.is_some(), "immersion")?;
-        only(
-            "bath_temperature_c",
-            s.bath_temperature_c.is_some(),
-            "immersion",
-        )?;
+        only("bath_temperature_c", s.bath_temperature_c.is_some(), "immersion")?;
         let b = &s.boundary;
         // A cooling stage whose medium exchanges with the film (cooling.exchange)
         // makes the faces that medium touches reservoirs of it.
-        let exchange = if kind == "cooling" {
-            thermal.as_ref().and_then(|t| t.exchange.as_ref())
-        } else {
-            None
-        };
+        let exchange = if kind == "cooling" { thermal.as_ref().and_then(|t| t.exchange.as_ref()) } else { None };
         let top_default = match kind {
             "vapor" => "vapor",
             "immersion" => "reservoir",
             _ if exchange.is_some_and(|x| x.top) => "reservoir",
             _ => "no_flux",
         };
-        let back_default = if exchange.is_some_and(|x| x.back) {
-            "reservoir"
-        } else {
-            "no_flux"
-        };
-        let pick = |face: Option<&String>, axis: Option<&String>, default: &str| {
-            face.or(axis)
-                .cloned()
-                .unwrap_or_else(|| default.to_string())
-        };
+        let back_default = if exchange.is_some_and(|x| x.back) { "reservoir" } else { "no_flux" };
+        let pick = |face: Option<&String>, axis: Option<&String>, default: &str| face.or(axis).cloned().unwrap_or_else(|| default.to_string());
         let names = [
             pick(b.x_min.as_ref(), b.x.as_ref(), "periodic"),
             pick(b.x_max.as_ref(), b.x.as_ref(), "periodic"),
@@ -665,31 +443,18 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
             let face_key = key(&format!("boundary.{}", FACE_KEYS[f]));
             boundary[f] = bc(&v, &face_key, &names[f])?;
             if boundary[f] == Bc::Vapor && (f != 4 || kind != "vapor") {
-                return Err(v.bad(
-                    &face_key,
-                    "\"vapor\"",
-                    "only the top face (z_min) of a kind = \"vapor\" stage can be a vapour face",
-                ));
+                return Err(v.bad(&face_key, "\"vapor\"", "only the top face (z_min) of a kind = \"vapor\" stage can be a vapour face"));
             }
         }
         if kind == "vapor" && boundary[4] != Bc::Vapor {
-            return Err(v.bad(
-                &key("boundary.z_min"),
-                format!("\"{}\"", names[4]),
-                "a vapour stage blows air on the top face: z_min must be \"vapor\"",
-            ));
+            return Err(v.bad(&key("boundary.z_min"), format!("\"{}\"", names[4]), "a vapour stage blows air on the top face: z_min must be \"vapor\""));
         }
         for axis in 0..3 {
             let (lo, hi) = (boundary[2 * axis], boundary[2 * axis + 1]);
             if (lo == Bc::Periodic) != (hi == Bc::Periodic) {
                 return Err(v.bad(
                     &key(&format!("boundary.{}", FACE_KEYS[2 * axis])),
-                    format!(
-                        "\"{}\" with {} = \"{}\"",
-                        names[2 * axis],
-                        FACE_KEYS[2 * axis + 1],
-                        names[2 * axis + 1]
-                    ),
+                    format!("\"{}\" with {} = \"{}\"", names[2 * axis], FACE_KEYS[2 * axis + 1], names[2 * axis + 1]),
                     "periodic faces come in pairs: both faces of an axis periodic, or neither",
                 ));
             }
@@ -711,61 +476,21 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
                 let p = v.range(&key("reservoir.phi_p"), r.phi_p, 0.0, 1.0)?;
                 let n = v.range(&key("reservoir.phi_n"), r.phi_n, 0.0, 1.0)?;
                 if p + n > 1.0 {
-                    return Err(v.bad(
-                        &key("reservoir.phi_n"),
-                        n,
-                        "reservoir phi_p + phi_n must be <= 1",
-                    ));
+                    return Err(v.bad(&key("reservoir.phi_n"), n, "reservoir phi_p + phi_n must be <= 1"));
                 }
                 Some([p, n])
             }
             (None, true) if bath.is_some() => bath,
             (None, true) if exchange.is_some() => exchange.map(|x| x.bath),
-            (None, true) => return Err(v.bad(
-                &key("reservoir"),
-                "(missing)",
-                "a stage with a \"reservoir\" face needs reservoir = { phi_p = .., phi_n = .. }",
-            )),
+            (None, true) => return Err(v.bad(&key("reservoir"), "(missing)", "a stage with a \"reservoir\" face needs reservoir = { phi_p = .., phi_n = .. }")),
             (None, false) => None,
         };
         let vapor = if kind == "vapor" {
             let air = crate::process::AirConditions {
-                temperature_c: v.range(
-                    &key("air_temperature_c"),
-                    v.need(
-                        &key("air_temperature_c"),
-                        s.air_temperature_c,
-                        "required for a vapour stage: air temperature in °C",
-                    )?,
-                    0.0,
-                    100.0,
-                )?,
-                relative_humidity: v.range(
-                    &key("relative_humidity"),
-                    v.need(
-                        &key("relative_humidity"),
-                        s.relative_humidity,
-                        "required for a vapour stage: relative humidity in %",
-                    )?,
-                    0.0,
-                    100.0,
-                )?,
-                velocity_m_s: v.range(
-                    &key("air_velocity_m_s"),
-                    v.need(
-                        &key("air_velocity_m_s"),
-                        s.air_velocity_m_s,
-                        "required for a vapour stage: air velocity in m/s",
-                    )?,
-                    1e-3,
-                    50.0,
-                )?,
-                plate_length_m: v.range(
-                    &key("plate_length_m"),
-                    s.plate_length_m.unwrap_or(0.1),
-                    1e-3,
-                    10.0,
-                )?,
+                temperature_c: v.range(&key("air_temperature_c"), v.need(&key("air_temperature_c"), s.air_temperature_c, "required for a vapour stage: air temperature in °C")?, 0.0, 100.0)?,
+                relative_humidity: v.range(&key("relative_humidity"), v.need(&key("relative_humidity"), s.relative_humidity, "required for a vapour stage: relative humidity in %")?, 0.0, 100.0)?,
+                velocity_m_s: v.range(&key("air_velocity_m_s"), v.need(&key("air_velocity_m_s"), s.air_velocity_m_s, "required for a vapour stage: air velocity in m/s")?, 1e-3, 50.0)?,
+                plate_length_m: v.range(&key("plate_length_m"), s.plate_length_m.unwrap_or(0.1), 1e-3, 10.0)?,
             };
             let uptake = crate::process::water_uptake(&air);
             if uptake.reynolds > 5e5 {
@@ -775,42 +500,21 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         } else {
             None
         };
-        let bath_temperature_c = s
-            .bath_temperature_c
-            .map(|t| v.range(&key("bath_temperature_c"), t, 0.0, 100.0))
-            .transpose()?;
+        let bath_temperature_c = s.bath_temperature_c.map(|t| v.range(&key("bath_temperature_c"), t, 0.0, 100.0)).transpose()?;
         if duration_s == 0.0 {
             continue;
         }
-        stages.push(Stage {
-            kind: kind.to_string(),
-            duration_s,
-            boundary,
-            reservoir,
-            vapor,
-            bath_temperature_c,
-        });
+        stages.push(Stage { kind: kind.to_string(), duration_s, boundary, reservoir, vapor, bath_temperature_c });
     }
     if stages.is_empty() {
-        return Err(v.bad(
-            "stages.0.duration_s",
-            0,
-            "the only stage is a 0 s vapour stage: add an immersion or anneal stage",
-        ));
+        return Err(v.bad("stages.0.duration_s", 0, "the only stage is a 0 s vapour stage: add an immersion or anneal stage"));
     }
 
     let bath_slab = match raw.initial.bath_layers {
         None | Some(0) => None,
         Some(k) => {
             if k < 0 || k as usize >= grid.nz.saturating_sub(1) {
-                return Err(v.bad(
-                    "initial.bath_layers",
-                    k,
-                    &format!(
-                        "must be from 0 to {} (the film needs layers below the slab)",
-                        grid.nz.saturating_sub(2)
-                    ),
-                ));
+                return Err(v.bad("initial.bath_layers", k, &format!("must be from 0 to {} (the film needs layers below the slab)", grid.nz.saturating_sub(2))));
             }
             let first = &stages[0];
             let phi = match (first.boundary[4], first.reservoir) {
@@ -818,11 +522,7 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
                 _ => return Err(v.bad("initial.bath_layers", k, "an explicit bath slab needs a first stage whose top face (z_min) is a bath: an immersion stage, or a cooling stage with cooling.exchange = true")),
             };
             let temperature_c = thermal.as_ref().map(|t| t.top.temperature_c);
-            Some(BathSlab {
-                layers: k as usize,
-                phi,
-                temperature_c,
-            })
+            Some(BathSlab { layers: k as usize, phi, temperature_c })
         }
     };
     let o = &raw.outputs;
@@ -833,42 +533,21 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
     } else {
         &["c"]
     };
-    let default_fields: &[&str] = if thermal.is_some() {
-        &["phi_p", "temperature_c", "crystallinity"]
-    } else {
-        allowed_fields
-    };
-    let fields = o
-        .fields
-        .clone()
-        .unwrap_or_else(|| default_fields.iter().map(|s| s.to_string()).collect());
+    let default_fields: &[&str] = if thermal.is_some() { &["phi_p", "temperature_c", "crystallinity"] } else { allowed_fields };
+    let fields = o.fields.clone().unwrap_or_else(|| default_fields.iter().map(|s| s.to_string()).collect());
     for f in &fields {
         if !allowed_fields.contains(&f.as_str()) {
-            return Err(v.bad(
-                "outputs.fields",
-                format!("\"{f}\""),
-                &format!("fields of this model are {allowed_fields:?}"),
-            ));
+            return Err(v.bad("outputs.fields", format!("\"{f}\""), &format!("fields of this model are {allowed_fields:?}")));
         }
     }
-    let formats = o
-        .formats
-        .clone()
-        .unwrap_or_else(|| vec!["vti".into(), "npy".into()]);
+    let formats = o.formats.clone().unwrap_or_else(|| vec!["vti".into(), "npy".into()]);
     for f in &formats {
         if f != "vti" && f != "npy" {
-            return Err(v.bad(
-                "outputs.formats",
-                format!("\"{f}\""),
-                "formats are \"vti\" and \"npy\"",
-            ));
+            return Err(v.bad("outputs.formats", format!("\"{f}\""), "formats are \"vti\" and \"npy\""));
         }
     }
     let outputs = Outputs {
-        every_s: o
-            .every_s
-            .map(|e| v.positive("outputs.every_s", e))
-            .transpose()?,
+        every_s: o.every_s.map(|e| v.positive("outputs.every_s", e)).transpose()?,
         fields,
         formats,
         section_png: o.section_png.unwrap_or(true),
@@ -876,15 +555,8 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         analyze: o.analyze.unwrap_or(ternary),
     };
     let analysis = AnalysisSettings {
-        polymer_density_g_cm3: v.positive(
-            "analysis.polymer_density_g_cm3",
-            raw.analysis.polymer_density_g_cm3.unwrap_or(1.24),
-        )?,
-        threshold: raw
-            .analysis
-            .threshold
-            .map(|t| v.range("analysis.threshold", t, 0.0, 1.0))
-            .transpose()?,
+        polymer_density_g_cm3: v.positive("analysis.polymer_density_g_cm3", raw.analysis.polymer_density_g_cm3.unwrap_or(1.24))?,
+        threshold: raw.analysis.threshold.map(|t| v.range("analysis.threshold", t, 0.0, 1.0)).transpose()?,
     };
 
     Ok(Config {
@@ -922,13 +594,7 @@ impl Config {
     /// The thermal model's heat parameters in model units.
     pub fn thermal_units(&self) -> super::tips::ThermalModelUnits {
         let th = self.thermal.as_ref().expect("thermal model");
-        th.model_units(
-            self.h(),
-            self.units.length_um,
-            self.units.time_s,
-            self.grid.nz as f64 * self.grid.voxel_um,
-            self.mobility.d_solvent,
-        )
+        th.model_units(self.h(), self.units.length_um, self.units.time_s, self.grid.nz as f64 * self.grid.voxel_um, self.mobility.d_solvent)
     }
 
     /// Field names of the model, in storage order.
@@ -966,15 +632,7 @@ impl Config {
         p.vit_factor = 1.0;
         p.vit_width = 1.0;
         match self.model {
-            Model::Ternary {
-                n_polymer,
-                chi_ps,
-                chi_pn,
-                chi_sn,
-                kappa_p,
-                kappa_n,
-                phi_min,
-            } => {
+            Model::Ternary { n_polymer, chi_ps, chi_pn, chi_sn, kappa_p, kappa_n, phi_min } => {
                 p.model = MODEL_TERNARY;
                 p.n_p = n_polymer as f32;
                 p.chi_ps = chi_ps as f32;
@@ -984,11 +642,7 @@ impl Config {
                 p.kappa_n = kappa_n as f32;
                 p.phi_min = phi_min as f32;
                 let m = &self.mobility;
-                p.mobility_model = if m.model == "constant" {
-                    MOBILITY_CONSTANT
-                } else {
-                    MOBILITY_SLOW_MODE
-                };
+                p.mobility_model = if m.model == "constant" { MOBILITY_CONSTANT } else { MOBILITY_SLOW_MODE };
                 p.d_p = m.d_polymer as f32;
                 p.d_s = m.d_solvent as f32;
                 p.d_n = m.d_nonsolvent as f32;
@@ -997,13 +651,7 @@ impl Config {
                 p.vit_width = m.vitrification_width as f32;
                 p.bc1[3] = u32::from(m.face == "harmonic");
             }
-            Model::DoubleWell {
-                rho,
-                alpha,
-                beta,
-                kappa,
-                mobility,
-            } => {
+            Model::DoubleWell { rho, alpha, beta, kappa, mobility } => {
                 p.model = MODEL_DOUBLE_WELL;
                 p.dw_rho = rho as f32;
                 p.dw_alpha = alpha as f32;
@@ -1023,27 +671,10 @@ impl Config {
         if let Some(th) = &self.thermal {
             let mu = self.thermal_units();
             p.thermal = [1, u32::from(!th.soret), 0, 0];
-            p.chi_ps = (th.chi_a
-                + th.chi_b_k / (th.dissolution_temperature_c + super::tips::KELVIN))
-                as f32;
-            p.th_chi = [
-                th.chi_a as f32,
-                th.chi_b_k as f32,
-                (1.0 / (th.melting_point_c + super::tips::KELVIN)) as f32,
-                (1.0 / th.latent_k) as f32,
-            ];
-            p.th_cryst = [
-                th.latent_k as f32,
-                th.barrier_kt as f32,
-                th.kappa_psi as f32,
-                th.mobility as f32,
-            ];
-            p.th_heat = [
-                mu.alpha as f32,
-                th.latent_rise_k as f32,
-                th.gel_crystallinity as f32,
-                th.gel_factor as f32,
-            ];
+            p.chi_ps = (th.chi_a + th.chi_b_k / (th.dissolution_temperature_c + super::tips::KELVIN)) as f32;
+            p.th_chi = [th.chi_a as f32, th.chi_b_k as f32, (1.0 / (th.melting_point_c + super::tips::KELVIN)) as f32, (1.0 / th.latent_k) as f32];
+            p.th_cryst = [th.latent_k as f32, th.barrier_kt as f32, th.kappa_psi as f32, th.mobility as f32];
+            p.th_heat = [mu.alpha as f32, th.latent_rise_k as f32, th.gel_crystallinity as f32, th.gel_factor as f32];
             let voxel_um3 = self.grid.voxel_um.powi(3);
             p.th_nuc = [
                 (th.seed_density_per_um3 * voxel_um3).min(1.0) as f32,
@@ -1054,12 +685,7 @@ impl Config {
             p.th_surf = [0.0, 0.0, th.gel_width as f32, 0.0];
             if stage.kind == "cooling" {
                 let k = super::tips::KELVIN;
-                p.th_face = [
-                    mu.beta_top as f32,
-                    (th.top.temperature_c + k) as f32,
-                    mu.beta_back as f32,
-                    (th.back.temperature_c + k) as f32,
-                ];
+                p.th_face = [mu.beta_top as f32, (th.top.temperature_c + k) as f32, mu.beta_back as f32, (th.back.temperature_c + k) as f32];
                 p.th_surf[0] = th.top.inv_tm_shift_per_k as f32;
                 p.th_surf[1] = th.back.inv_tm_shift_per_k as f32;
                 if let Some(x) = &th.exchange {
@@ -1083,12 +709,7 @@ impl Config {
                     // The bath at the medium temperature.
                     let tk = (th.top.temperature_c + super::tips::KELVIN) as f32;
                     let fe = crate::solver::cpu::free_energy::chi_at(&p, tk);
-                    crate::solver::cpu::free_energy::bulk_mu_chi(
-                        &p,
-                        c,
-                        fe,
-                        crate::solver::cpu::free_energy::chi_pn_at(&p, tk),
-                    )
+                    crate::solver::cpu::free_energy::bulk_mu_chi(&p, c, fe, crate::solver::cpu::free_energy::chi_pn_at(&p, tk))
                 }
                 _ => crate::solver::cpu::free_energy::bulk_mu(&p, c),
             };

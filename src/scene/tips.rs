@@ -198,21 +198,16 @@ pub struct ThermalModelUnits {
 }
 
 fn materials() -> toml::Table {
-    super::recipe::MATERIALS
-        .parse()
-        .expect("data/materials.toml parses (checked by tests)")
+    super::recipe::MATERIALS.parse().expect("data/materials.toml parses (checked by tests)")
 }
 
 /// Looks `name` up among the polymers, diluents, solvents and non-solvents.
 fn entry<'a>(m: &'a toml::Table, name: &str) -> Option<&'a toml::Table> {
-    ["polymers", "diluents", "solvents", "nonsolvents"]
-        .iter()
-        .find_map(|k| m.get(*k)?.as_table()?.get(name)?.as_table())
+    ["polymers", "diluents", "solvents", "nonsolvents"].iter().find_map(|k| m.get(*k)?.as_table()?.get(name)?.as_table())
 }
 
 fn num(t: &toml::Table, key: &str) -> Option<f64> {
-    t.get(key)
-        .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+    t.get(key).and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
 }
 
 /// χ(T) = a + b/T of a pair from the [[chi]] list: (a, b).
@@ -260,14 +255,7 @@ pub fn swelling_uptake(chi: f64, cap: f64) -> f64 {
 /// Flory's melting point of a polymer with a diluent of volume fraction `phi1`:
 /// 1/Tm = 1/Tm0 + (R/ΔHu)(Vu/V1)(φ1 − χφ1²) (Flory, Principles of Polymer
 /// Chemistry, 1953, ch. XIII). Temperatures in K.
-pub fn flory_melting_point(
-    tm0_k: f64,
-    dhu_j_mol: f64,
-    vu: f64,
-    v1: f64,
-    chi: f64,
-    phi1: f64,
-) -> f64 {
+pub fn flory_melting_point(tm0_k: f64, dhu_j_mol: f64, vu: f64, v1: f64, chi: f64, phi1: f64) -> f64 {
     1.0 / (1.0 / tm0_k + R / dhu_j_mol * vu / v1 * (phi1 - chi * phi1 * phi1))
 }
 
@@ -277,12 +265,7 @@ pub(super) struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn bad(&self, key: &str, value: impl std::fmt::Display, allowed: &str) -> SceneError {
-        SceneError::Invalid {
-            file: self.file.into(),
-            key: key.into(),
-            value: value.to_string(),
-            allowed: allowed.into(),
-        }
+        SceneError::Invalid { file: self.file.into(), key: key.into(), value: value.to_string(), allowed: allowed.into() }
     }
     fn range(&self, key: &str, v: f64, lo: f64, hi: f64) -> Result<f64, SceneError> {
         if !v.is_finite() || v < lo || v > hi {
@@ -304,22 +287,8 @@ struct Fusion<'a> {
     uptake_cap: f64,
 }
 
-fn face(
-    c: &Ctx,
-    m: &toml::Table,
-    key: &str,
-    medium: &str,
-    temperature_c: f64,
-    h_override: Option<f64>,
-    f: &Fusion,
-) -> Result<FaceCooling, SceneError> {
-    let Fusion {
-        polymer,
-        tm0_k,
-        dhu,
-        vu,
-        uptake_cap,
-    } = *f;
+fn face(c: &Ctx, m: &toml::Table, key: &str, medium: &str, temperature_c: f64, h_override: Option<f64>, f: &Fusion) -> Result<FaceCooling, SceneError> {
+    let Fusion { polymer, tm0_k, dhu, vu, uptake_cap } = *f;
     if medium == "insulated" {
         return Ok(FaceCooling {
             medium: medium.into(),
@@ -332,12 +301,7 @@ fn face(
         });
     }
     let cooling = m.get("cooling").and_then(|v| v.as_table());
-    let class_h = |class: &str| {
-        cooling
-            .and_then(|t| t.get(class))
-            .and_then(|v| v.as_table())
-            .and_then(|t| num(t, "heat_transfer_coefficient_w_m2_k"))
-    };
+    let class_h = |class: &str| cooling.and_then(|t| t.get(class)).and_then(|v| v.as_table()).and_then(|t| num(t, "heat_transfer_coefficient_w_m2_k"));
     let (h_default, chi, v1) = if medium == "air" {
         (class_h("air_forced_1m_s").unwrap_or(30.0), None, None)
     } else if medium == "roll" {
@@ -353,36 +317,13 @@ fn face(
             names.push("air".into());
             names.push("roll".into());
             names.push("insulated".into());
-            c.bad(
-                key,
-                format!("\"{medium}\""),
-                &format!("a cooling medium of data/materials.toml: {names:?}"),
-            )
+            c.bad(key, format!("\"{medium}\""), &format!("a cooling medium of data/materials.toml: {names:?}"))
         })?;
-        let v1 = num(e, "molar_volume_cm3_mol").ok_or_else(|| {
-            c.bad(
-                key,
-                format!("\"{medium}\""),
-                "has no molar_volume_cm3_mol in data/materials.toml",
-            )
-        })?;
-        let (a, b) = chi_pair(m, polymer, medium).ok_or_else(|| {
-            c.bad(
-                key,
-                format!("\"{medium}\""),
-                &format!("has no χ with {polymer} in data/materials.toml ([[chi]] pair)"),
-            )
-        })?;
-        let class = if medium == "water" {
-            "water_bath"
-        } else {
-            "organic_bath"
-        };
-        (
-            class_h(class).unwrap_or(300.0),
-            Some(a + b / (temperature_c + KELVIN)),
-            Some(v1),
-        )
+        let v1 = num(e, "molar_volume_cm3_mol").ok_or_else(|| c.bad(key, format!("\"{medium}\""), "has no molar_volume_cm3_mol in data/materials.toml"))?;
+        let (a, b) = chi_pair(m, polymer, medium)
+            .ok_or_else(|| c.bad(key, format!("\"{medium}\""), &format!("has no χ with {polymer} in data/materials.toml ([[chi]] pair)")))?;
+        let class = if medium == "water" { "water_bath" } else { "organic_bath" };
+        (class_h(class).unwrap_or(300.0), Some(a + b / (temperature_c + KELVIN)), Some(v1))
     };
     let h = match h_override {
         Some(h) => c.range(&format!("{key} heat transfer"), h, 0.0, 1e6)?,
@@ -392,25 +333,14 @@ fn face(
         (Some(chi), Some(v1)) => {
             // A measured uptake of the medium by the polymer, where the materials
             // file has one, beats the swelling-equilibrium estimate from χ.
-            let measured = entry(&m, medium)
-                .and_then(|e| num(e, &format!("uptake_in_{polymer}_volume_fraction")));
-            let u = measured
-                .unwrap_or_else(|| swelling_uptake(chi, uptake_cap))
-                .min(uptake_cap);
+            let measured = entry(&m, medium).and_then(|e| num(e, &format!("uptake_in_{polymer}_volume_fraction")));
+            let u = measured.unwrap_or_else(|| swelling_uptake(chi, uptake_cap)).min(uptake_cap);
             let shift = R / dhu * vu / v1 * (u - chi * u * u);
             (u, shift, 1.0 / (1.0 / tm0_k + shift) - tm0_k)
         }
         _ => (0.0, 0.0, 0.0),
     };
-    Ok(FaceCooling {
-        medium: medium.into(),
-        temperature_c,
-        heat_transfer_w_m2_k: h,
-        chi_medium: chi,
-        uptake,
-        inv_tm_shift_per_k: shift,
-        melting_point_change_k: dtm,
-    })
+    Ok(FaceCooling { medium: medium.into(), temperature_c, heat_transfer_w_m2_k: h, chi_medium: chi, uptake, inv_tm_shift_per_k: shift, melting_point_change_k: dtm })
 }
 
 /// Resolves the TIPS tables. `column_um` is the simulated thickness (nz × voxel).
@@ -424,127 +354,54 @@ pub(super) fn resolve(
     let c = Ctx { file };
     let m = materials();
     let dis = dis.ok_or_else(|| c.bad("dissolution", "(missing)", "a [crystallization] scene needs [dissolution] with diluent, polymer_wt, diluent_wt and temperature_c"))?;
-    let cool = cool.ok_or_else(|| {
-        c.bad(
-            "cooling",
-            "(missing)",
-            "a [crystallization] scene needs [cooling] with medium and temperature_c",
-        )
-    })?;
+    let cool = cool.ok_or_else(|| c.bad("cooling", "(missing)", "a [crystallization] scene needs [cooling] with medium and temperature_c"))?;
     let polymer = dis.polymer.clone().unwrap_or_else(|| "PVDF".into());
     let pe = m
         .get("polymers")
         .and_then(|v| v.as_table())
         .and_then(|t| t.get(&polymer))
         .and_then(|v| v.as_table())
-        .ok_or_else(|| {
-            c.bad(
-                "dissolution.polymer",
-                format!("\"{polymer}\""),
-                "a polymer of data/materials.toml",
-            )
-        })?;
-    let need = |t: &toml::Table, k: &str, what: &str| {
-        num(t, k).ok_or_else(|| c.bad(what, k, "missing from data/materials.toml"))
-    };
+        .ok_or_else(|| c.bad("dissolution.polymer", format!("\"{polymer}\""), "a polymer of data/materials.toml"))?;
+    let need = |t: &toml::Table, k: &str, what: &str| num(t, k).ok_or_else(|| c.bad(what, k, "missing from data/materials.toml"));
     let de = m
         .get("diluents")
         .and_then(|v| v.as_table())
         .and_then(|t| t.get(&dis.diluent))
         .and_then(|v| v.as_table())
         .ok_or_else(|| {
-            let names: Vec<String> = m
-                .get("diluents")
-                .and_then(|v| v.as_table())
-                .map(|t| t.keys().cloned().collect())
-                .unwrap_or_default();
-            c.bad(
-                "dissolution.diluent",
-                format!("\"{}\"", dis.diluent),
-                &format!("a diluent of data/materials.toml: {names:?}"),
-            )
+            let names: Vec<String> = m.get("diluents").and_then(|v| v.as_table()).map(|t| t.keys().cloned().collect()).unwrap_or_default();
+            c.bad("dissolution.diluent", format!("\"{}\"", dis.diluent), &format!("a diluent of data/materials.toml: {names:?}"))
         })?;
     let wp = c.range("dissolution.polymer_wt", dis.polymer_wt, 0.0, 1e6)?;
     let wd = c.range("dissolution.diluent_wt", dis.diluent_wt, 0.0, 1e6)?;
     if wp + wd <= 0.0 {
-        return Err(c.bad(
-            "dissolution.polymer_wt",
-            wp,
-            "polymer_wt + diluent_wt must be positive",
-        ));
+        return Err(c.bad("dissolution.polymer_wt", wp, "polymer_wt + diluent_wt must be positive"));
     }
     let ts = c.range("dissolution.temperature_c", dis.temperature_c, 0.0, 400.0)?;
     let rho_p = need(pe, "density_g_cm3", "dissolution.polymer")?;
     let rho_d = need(de, "density_g_cm3", "dissolution.diluent")?;
     let phi_p = (wp / rho_p) / (wp / rho_p + wd / rho_d);
-    let (ma, mb) = chi_pair(&m, &polymer, &dis.diluent).ok_or_else(|| {
-        c.bad(
-            "dissolution.diluent",
-            format!("\"{}\"", dis.diluent),
-            &format!("has no χ with {polymer} in data/materials.toml"),
-        )
-    })?;
+    let (ma, mb) = chi_pair(&m, &polymer, &dis.diluent).ok_or_else(|| c.bad("dissolution.diluent", format!("\"{}\"", dis.diluent), &format!("has no χ with {polymer} in data/materials.toml")))?;
     let chi_a = cr.chi_a.unwrap_or(ma) + cr.chi_shift.unwrap_or(0.0);
     let chi_b = cr.chi_b_k.unwrap_or(mb);
-    let tm0 = c.range(
-        "crystallization.melting_point_c",
-        cr.melting_point_c
-            .unwrap_or(num(pe, "melting_point_c").unwrap_or(170.0)),
-        -50.0,
-        400.0,
-    )?;
+    let tm0 = c.range("crystallization.melting_point_c", cr.melting_point_c.unwrap_or(num(pe, "melting_point_c").unwrap_or(170.0)), -50.0, 400.0)?;
     let dhu_j_g = need(pe, "heat_of_fusion_j_g", "dissolution.polymer")?;
     let ru = need(pe, "repeat_unit_g_mol", "dissolution.polymer")?;
-    let vu = need(
-        pe,
-        "repeat_unit_molar_volume_cm3_mol",
-        "dissolution.polymer",
-    )?;
+    let vu = need(pe, "repeat_unit_molar_volume_cm3_mol", "dissolution.polymer")?;
     let v1 = need(de, "molar_volume_cm3_mol", "dissolution.diluent")?;
     let dhu = dhu_j_g * ru;
     let latent_k = dhu * v1 / (vu * R);
     // The solution's melting point (Flory, with χ at T_m itself).
     let mut tm_sol = tm0 + KELVIN;
     for _ in 0..100 {
-        tm_sol = flory_melting_point(
-            tm0 + KELVIN,
-            dhu,
-            vu,
-            v1,
-            chi_a + chi_b / tm_sol,
-            1.0 - phi_p,
-        );
+        tm_sol = flory_melting_point(tm0 + KELVIN, dhu, vu, v1, chi_a + chi_b / tm_sol, 1.0 - phi_p);
     }
     let superheat = ts + KELVIN - tm_sol;
-    let sh_ref = c.range(
-        "crystallization.seed_reference_superheat_k",
-        cr.seed_reference_superheat_k.unwrap_or(0.0),
-        -200.0,
-        200.0,
-    )?;
-    let sh_vanish = c.range(
-        "crystallization.seed_vanish_superheat_k",
-        cr.seed_vanish_superheat_k.unwrap_or(25.0),
-        -200.0,
-        400.0,
-    )?;
-    let seed_decay = c.range(
-        "crystallization.seed_decay_k",
-        cr.seed_decay_k.unwrap_or(5.0),
-        0.1,
-        100.0,
-    )?;
-    let seed0 = c.range(
-        "crystallization.seed_density_per_um3",
-        cr.seed_density_per_um3.unwrap_or(0.0),
-        0.0,
-        1e9,
-    )?;
-    let seed_density = if superheat >= sh_vanish {
-        0.0
-    } else {
-        seed0 * ((sh_ref - superheat) / seed_decay).exp()
-    };
+    let sh_ref = c.range("crystallization.seed_reference_superheat_k", cr.seed_reference_superheat_k.unwrap_or(0.0), -200.0, 200.0)?;
+    let sh_vanish = c.range("crystallization.seed_vanish_superheat_k", cr.seed_vanish_superheat_k.unwrap_or(25.0), -200.0, 400.0)?;
+    let seed_decay = c.range("crystallization.seed_decay_k", cr.seed_decay_k.unwrap_or(5.0), 0.1, 100.0)?;
+    let seed0 = c.range("crystallization.seed_density_per_um3", cr.seed_density_per_um3.unwrap_or(0.0), 0.0, 1e9)?;
+    let seed_density = if superheat >= sh_vanish { 0.0 } else { seed0 * ((sh_ref - superheat) / seed_decay).exp() };
     // Film heat properties: volume-weighted conductivity and heat capacity.
     let kp = num(pe, "thermal_conductivity_w_m_k").unwrap_or(0.19);
     let kd = num(de, "thermal_conductivity_w_m_k").unwrap_or(0.15);
@@ -553,70 +410,25 @@ pub(super) fn resolve(
     let k = phi_p * kp + (1.0 - phi_p) * kd;
     let rho_cp = (phi_p * rho_p * cpp + (1.0 - phi_p) * rho_d * cpd) * 1e6;
     let latent_rise_k = rho_p * 1e6 * dhu_j_g / rho_cp;
-    let uptake_cap = c.range(
-        "crystallization.medium_uptake",
-        cr.medium_uptake.unwrap_or(0.3),
-        0.0,
-        1.0,
-    )?;
+    let uptake_cap = c.range("crystallization.medium_uptake", cr.medium_uptake.unwrap_or(0.3), 0.0, 1.0)?;
     let tm0_k = tm0 + KELVIN;
     let tmed = c.range("cooling.temperature_c", cool.temperature_c, -100.0, 400.0)?;
-    let fusion = Fusion {
-        polymer: &polymer,
-        tm0_k,
-        dhu,
-        vu,
-        uptake_cap,
-    };
-    let top = face(
-        &c,
-        &m,
-        "cooling.medium",
-        &cool.medium,
-        tmed,
-        cool.heat_transfer_w_m2_k,
-        &fusion,
-    )?;
+    let fusion = Fusion { polymer: &polymer, tm0_k, dhu, vu, uptake_cap };
+    let top = face(&c, &m, "cooling.medium", &cool.medium, tmed, cool.heat_transfer_w_m2_k, &fusion)?;
     let back_name = match cool.back.as_deref() {
         None | Some("same") => cool.medium.clone(),
         Some(b) => b.to_string(),
     };
-    let back = face(
-        &c,
-        &m,
-        "cooling.back",
-        &back_name,
-        tmed,
-        cool.back_heat_transfer_w_m2_k.or(cool.heat_transfer_w_m2_k),
-        &fusion,
-    )?;
+    let back = face(&c, &m, "cooling.back", &back_name, tmed, cool.back_heat_transfer_w_m2_k.or(cool.heat_transfer_w_m2_k), &fusion)?;
     let exchange = if cool.exchange.unwrap_or(false) {
         let liquid = |f: &FaceCooling| f.chi_medium.is_some();
         let (top_x, back_x) = (liquid(&top), liquid(&back) && back.medium == top.medium);
         if liquid(&back) && back.medium != top.medium && liquid(&top) {
-            return Err(c.bad(
-                "cooling.exchange",
-                "true",
-                &format!(
-                    "exchange needs one liquid medium; the faces touch {} and {}",
-                    top.medium, back.medium
-                ),
-            ));
+            return Err(c.bad("cooling.exchange", "true", &format!("exchange needs one liquid medium; the faces touch {} and {}", top.medium, back.medium)));
         }
-        let medium = if top_x {
-            top.medium.clone()
-        } else {
-            back.medium.clone()
-        };
+        let medium = if top_x { top.medium.clone() } else { back.medium.clone() };
         if !top_x && !liquid(&back) {
-            return Err(c.bad(
-                "cooling.exchange",
-                "true",
-                &format!(
-                    "needs a liquid medium on a face; the faces touch {} and {}",
-                    top.medium, back.medium
-                ),
-            ));
+            return Err(c.bad("cooling.exchange", "true", &format!("needs a liquid medium on a face; the faces touch {} and {}", top.medium, back.medium)));
         }
         let me = entry(&m, &medium).expect("a liquid face medium is in the materials file");
         let vm = num(me, "molar_volume_cm3_mol").expect("checked by face()");
@@ -627,24 +439,13 @@ pub(super) fn resolve(
         let r = v1 / vm;
         let delta_b_k = (bm * r - bd) + (am * r - ad) * tk;
         let hsp = |e: &toml::Table, name: &str| -> Result<[f64; 3], SceneError> {
-            let g = |k: &str| {
-                num(e, k).ok_or_else(|| c.bad("cooling.exchange", "true", &format!("{name} has no {k} in data/materials.toml (Hansen parameters give the diluent–medium χ)")))
-            };
+            let g = |k: &str| num(e, k).ok_or_else(|| c.bad("cooling.exchange", "true", &format!("{name} has no {k} in data/materials.toml (Hansen parameters give the diluent–medium χ)")));
             Ok([g("hsp_d")?, g("hsp_p")?, g("hsp_h")?])
         };
         let (hd, hm) = (hsp(de, &dis.diluent)?, hsp(me, &medium)?);
         let ra2 = 4.0 * (hd[0] - hm[0]).powi(2) + (hd[1] - hm[1]).powi(2) + (hd[2] - hm[2]).powi(2);
-        let chi_sn = if medium == dis.diluent {
-            0.0
-        } else {
-            v1 * ra2 / (4.0 * R * tk)
-        };
-        let xb = c.range(
-            "cooling.bath_diluent_fraction",
-            cool.bath_diluent_fraction.unwrap_or(0.01),
-            1e-4,
-            0.5,
-        )?;
+        let chi_sn = if medium == dis.diluent { 0.0 } else { v1 * ra2 / (4.0 * R * tk) };
+        let xb = c.range("cooling.bath_diluent_fraction", cool.bath_diluent_fraction.unwrap_or(0.01), 1e-4, 0.5)?;
         Some(MediumExchange {
             medium,
             top: top_x,
@@ -703,21 +504,10 @@ impl Thermal {
     /// Model-unit heat parameters for a grid spacing `h_model`, `length_um`
     /// and `time_s` per model unit, `column_um` simulated thickness and the
     /// diluent mobility `d_solvent` (model units).
-    pub fn model_units(
-        &self,
-        h_model: f64,
-        length_um: f64,
-        time_s: f64,
-        column_um: f64,
-        d_solvent: f64,
-    ) -> ThermalModelUnits {
+    pub fn model_units(&self, h_model: f64, length_um: f64, time_s: f64, column_um: f64, d_solvent: f64) -> ThermalModelUnits {
         let alpha_phys = self.diffusivity_m2_s * time_s / (length_um * 1e-6).powi(2);
         let cap = self.max_lewis * d_solvent;
-        let (alpha, capped) = if alpha_phys > cap {
-            (cap, true)
-        } else {
-            (alpha_phys, false)
-        };
+        let (alpha, capped) = if alpha_phys > cap { (cap, true) } else { (alpha_phys, false) };
         // Conductivity in the model scales with the diffusivity (rho c_p kept),
         // and the column stands for the whole film's heat capacity.
         let k_eff = self.conductivity_w_m_k * alpha / alpha_phys;
@@ -727,12 +517,7 @@ impl Thermal {
             let hg = h_model * g;
             hg / (1.0 + 0.5 * hg)
         };
-        ThermalModelUnits {
-            alpha,
-            alpha_capped: capped,
-            beta_top: beta(self.top.heat_transfer_w_m2_k),
-            beta_back: beta(self.back.heat_transfer_w_m2_k),
-        }
+        ThermalModelUnits { alpha, alpha_capped: capped, beta_top: beta(self.top.heat_transfer_w_m2_k), beta_back: beta(self.back.heat_transfer_w_m2_k) }
     }
 }
 

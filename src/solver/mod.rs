@@ -122,21 +122,11 @@ impl Backend for CpuBackend {
         "cpu"
     }
     fn description(&self) -> String {
-        format!(
-            "CPU twins (rayon, {} threads)",
-            rayon::current_num_threads()
-        )
+        format!("CPU twins (rayon, {} threads)", rayon::current_num_threads())
     }
     fn set_params(&mut self, p: &Params) {
-        assert_eq!(
-            p.n_total, self.params.n_total,
-            "grid size cannot change between stages"
-        );
-        assert_eq!(
-            p.is_thermal(),
-            self.params.is_thermal(),
-            "the thermal model cannot be switched between stages"
-        );
+        assert_eq!(p.n_total, self.params.n_total, "grid size cannot change between stages");
+        assert_eq!(p.is_thermal(), self.params.is_thermal(), "the thermal model cannot be switched between stages");
         self.params = *p;
     }
     fn upload(&mut self, phi: &[[f32; 2]]) {
@@ -154,14 +144,7 @@ impl Backend for CpuBackend {
     fn advance(&mut self, steps: &[StepInfo]) {
         for s in steps {
             cpu::chem_potential::chem_potential(&self.params, &self.phi, &self.aux, &mut self.mu);
-            cpu::update::update(
-                &self.params,
-                s,
-                &self.phi,
-                &self.mu,
-                &self.aux,
-                &mut self.next,
-            );
+            cpu::update::update(&self.params, s, &self.phi, &self.mu, &self.aux, &mut self.next);
             if self.params.is_thermal() {
                 cpu::thermal::thermal(&self.params, s, &self.phi, &self.aux, &mut self.aux_next);
                 std::mem::swap(&mut self.aux, &mut self.aux_next);

@@ -148,12 +148,7 @@ const _: () = assert!(std::mem::size_of::<Reduction>() == 64);
 
 impl Reduction {
     pub fn empty() -> Self {
-        Self {
-            a: [0.0; 4],
-            b: [0.0, 0.0, -1e30, -1e30],
-            c: [0.0; 4],
-            d: [-1e30, -1e30, -1e30, -1e30],
-        }
+        Self { a: [0.0; 4], b: [0.0, 0.0, -1e30, -1e30], c: [0.0; 4], d: [-1e30, -1e30, -1e30, -1e30] }
     }
     pub fn sum_p(&self) -> f64 {
         self.a[0] as f64

@@ -25,11 +25,7 @@ pub fn dt_bound(p: &Params, t: &Totals) -> f64 {
     let l = laplacian_max(p);
     let kappa = p.kappa_p.max(p.kappa_n) as f64;
     let rate = l * (t.stiffness.max(0.0) + kappa * l * t.max_mobility.max(0.0));
-    let ch = if rate > 0.0 {
-        2.0 / rate
-    } else {
-        f64::INFINITY
-    };
+    let ch = if rate > 0.0 { 2.0 / rate } else { f64::INFINITY };
     if p.is_thermal() {
         ch.min(thermal_dt_bound(p, t))
     } else {
@@ -63,16 +59,9 @@ pub fn thermal_dt_bound(p: &Params, t: &Totals) -> f64 {
     let inv_tm0 = p.th_chi[2] as f64;
     // 1/Tm ranges over 1/Tm0 ± (a few)/L and the media shifts.
     let shift = (p.th_surf[0].abs().max(p.th_surf[1].abs())) as f64;
-    let spread =
-        2.0 * p.th_chi[3] as f64 * (1.0 + (p.th_chi[0] as f64 + p.th_chi[1] as f64 / t_lo).abs())
-            + shift;
-    let drive = lat
-        * ((1.0 / t_lo - inv_tm0)
-            .abs()
-            .max((inv_tm0 - 1.0 / t_hi.max(1.0)).abs())
-            + spread);
-    let psi = p.th_cryst[3] as f64
-        * (p.th_cryst[2] as f64 * l + 2.0 * p.th_cryst[1] as f64 + 5.78 * drive);
+    let spread = 2.0 * p.th_chi[3] as f64 * (1.0 + (p.th_chi[0] as f64 + p.th_chi[1] as f64 / t_lo).abs()) + shift;
+    let drive = lat * ((1.0 / t_lo - inv_tm0).abs().max((inv_tm0 - 1.0 / t_hi.max(1.0)).abs()) + spread);
+    let psi = p.th_cryst[3] as f64 * (p.th_cryst[2] as f64 * l + 2.0 * p.th_cryst[1] as f64 + 5.78 * drive);
     let rate = heat.max(psi);
     if rate > 0.0 {
         2.0 / rate

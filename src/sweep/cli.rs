@@ -110,32 +110,13 @@ pub fn run(args: &SweepArgs, quiet: bool) -> Result<()> {
             print_summary(dir, &s);
             Ok(())
         }
-        Some(SweepAction::Point {
-            dir,
-            index,
-            backend,
-            adapter,
-        }) => {
+        Some(SweepAction::Point { dir, index, backend, adapter }) => {
             let m = Manifest::read(dir)?;
-            let p = m.points.get(*index).with_context(|| {
-                format!(
-                    "{}: point {index} does not exist (the sweep has {} points)",
-                    dir.display(),
-                    m.points.len()
-                )
-            })?;
+            let p = m.points.get(*index).with_context(|| format!("{}: point {index} does not exist (the sweep has {} points)", dir.display(), m.points.len()))?;
             let text = std::fs::read_to_string(dir.join(super::BASE_SCENE))?;
-            let st = runner::run_point(
-                dir,
-                &m,
-                &text,
-                p,
-                &Worker::Choice(*backend, adapter.clone()),
-            );
+            let st = runner::run_point(dir, &m, &text, p, &Worker::Choice(*backend, adapter.clone()));
             match st.error {
-                Some(e) if st.status != "completed" => {
-                    bail!("point {} ({}) {}: {e}", p.index, p.name, st.status)
-                }
+                Some(e) if st.status != "completed" => bail!("point {} ({}) {}: {e}", p.index, p.name, st.status),
                 _ => {
                     log::info!("point {} ({}): {}", p.index, p.name, st.status);
                     Ok(())
@@ -147,38 +128,18 @@ pub fn run(args: &SweepArgs, quiet: bool) -> Result<()> {
 }
 
 fn sweep(args: &SweepArgs, quiet: bool) -> Result<()> {
-    let varies = args
-        .vary
-        .iter()
-        .map(|v| Vary::parse(v))
-        .collect::<Result<Vec<_>>>()?;
+    let varies = args.vary.iter().map(|v| Vary::parse(v)).collect::<Result<Vec<_>>>()?;
     let (source, text) = match &args.scene {
-        Some(p) => (
-            p.display().to_string(),
-            std::fs::read_to_string(p)
-                .with_context(|| format!("{}: cannot read the scene", p.display()))?,
-        ),
-        None => (
-            crate::scene::QUICKSTART_NAME.to_string(),
-            crate::scene::QUICKSTART.to_string(),
-        ),
+        Some(p) => (p.display().to_string(), std::fs::read_to_string(p).with_context(|| format!("{}: cannot read the scene", p.display()))?),
+        None => (crate::scene::QUICKSTART_NAME.to_string(), crate::scene::QUICKSTART.to_string()),
     };
     let base = crate::scene::load_str(&source, &text, &args.set)?;
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("sweeps").join(&base.name));
+    let dir = args.out.clone().unwrap_or_else(|| Path::new("sweeps").join(&base.name));
     // Absolute, so the Slurm script and the manifest work from any directory.
     let dir = std::path::absolute(&dir).with_context(|| format!("resolving {}", dir.display()))?;
     let manifest = Manifest::new(source, args.set.clone(), varies, args.zip)?;
     super::prepare(&dir, &manifest, &text)?;
-    log::info!(
-        "sweep of {} ({} points{}) in {}",
-        base.name,
-        manifest.points.len(),
-        if args.zip { ", zipped" } else { "" },
-        dir.display()
-    );
+    log::info!("sweep of {} ({} points{}) in {}", base.name, manifest.points.len(), if args.zip { ", zipped" } else { "" }, dir.display());
 
     if args.emit == Some(Emit::Slurm) {
         let res = SlurmResources {
@@ -191,37 +152,19 @@ fn sweep(args: &SweepArgs, quiet: bool) -> Result<()> {
         };
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("phasecast"));
         let e = slurm::emit(&dir, &manifest, &res, &exe)?;
-        println!(
-            "wrote {} ({} array tasks) and {}",
-            e.script.display(),
-            manifest.points.len(),
-            e.manifest.display()
-        );
+        println!("wrote {} ({} array tasks) and {}", e.script.display(), manifest.points.len(), e.manifest.display());
         println!("submit:  {}", e.submit_command);
         println!("gather:  {}", e.gather_command);
         return Ok(());
     }
 
     let workers = workers(args)?;
-    log::info!(
-        "{} worker(s): {}",
-        workers.len(),
-        workers
-            .iter()
-            .map(Worker::describe)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    log::info!("{} worker(s): {}", workers.len(), workers.iter().map(Worker::describe).collect::<Vec<_>>().join(", "));
     runner::run_all(&dir, &workers, quiet)?;
     let s = summary::gather(&dir)?;
     print_summary(&dir, &s);
     if s.failed > 0 {
-        bail!(
-            "{} of {} points failed; their errors are in {} (the other points are complete)",
-            s.failed,
-            s.points,
-            dir.join("summary.csv").display()
-        );
+        bail!("{} of {} points failed; their errors are in {} (the other points are complete)", s.failed, s.points, dir.join("summary.csv").display());
     }
     Ok(())
 }
@@ -233,16 +176,10 @@ pub fn workers(args: &SweepArgs) -> Result<Vec<Worker>> {
     }
     if !args.devices.is_empty() {
         if args.backend == BackendChoice::Cpu {
-            bail!(
-                "--devices lists GPU adapters; it cannot be used with --backend cpu (use --jobs N)"
-            );
+            bail!("--devices lists GPU adapters; it cannot be used with --backend cpu (use --jobs N)");
         }
         let per = args.jobs.unwrap_or(1);
-        return Ok(args
-            .devices
-            .iter()
-            .flat_map(|&i| std::iter::repeat_n(Worker::GpuIndex(i), per))
-            .collect());
+        return Ok(args.devices.iter().flat_map(|&i| std::iter::repeat_n(Worker::GpuIndex(i), per)).collect());
     }
     let n = args.jobs.unwrap_or(1);
     Ok(match args.backend {

@@ -38,9 +38,7 @@ impl Vary {
     /// Parses `KEY=V1,V2,...`. Commas inside `[...]`, `{...}` or quotes do not
     /// split, so list- and string-valued keys can be varied too.
     pub fn parse(arg: &str) -> Result<Self> {
-        let (key, vals) = arg.split_once('=').with_context(|| {
-            format!("--vary {arg}: expected KEY=V1,V2,..., e.g. initial.phi_p=0.2,0.25,0.3")
-        })?;
+        let (key, vals) = arg.split_once('=').with_context(|| format!("--vary {arg}: expected KEY=V1,V2,..., e.g. initial.phi_p=0.2,0.25,0.3"))?;
         let key = key.trim();
         if key.is_empty() || key.split('.').any(str::is_empty) {
             bail!("--vary {arg}: `{key}` is not a dotted scene key such as initial.phi_p");
@@ -65,10 +63,7 @@ impl Vary {
         if values.iter().any(String::is_empty) {
             bail!("--vary {arg}: empty value in the list");
         }
-        Ok(Self {
-            key: key.to_string(),
-            values,
-        })
+        Ok(Self { key: key.to_string(), values })
     }
 }
 
@@ -85,10 +80,7 @@ pub struct Point {
 impl Point {
     /// The `--set` overrides for this point: the sweep's base overrides, then its values.
     pub fn overrides(&self, base: &[String]) -> Vec<String> {
-        base.iter()
-            .cloned()
-            .chain(self.values.iter().map(|(k, v)| format!("{k}={v}")))
-            .collect()
+        base.iter().cloned().chain(self.values.iter().map(|(k, v)| format!("{k}={v}"))).collect()
     }
 }
 
@@ -106,22 +98,13 @@ pub fn plan(varies: &[Vary], zip: bool) -> Result<Vec<Point>> {
     let combos: Vec<Vec<usize>> = if zip {
         let n = varies[0].values.len();
         if let Some(v) = varies.iter().find(|v| v.values.len() != n) {
-            bail!(
-                "--zip needs lists of equal length: {} has {} values, {} has {}",
-                varies[0].key,
-                n,
-                v.key,
-                v.values.len()
-            );
+            bail!("--zip needs lists of equal length: {} has {} values, {} has {}", varies[0].key, n, v.key, v.values.len());
         }
         (0..n).map(|i| vec![i; varies.len()]).collect()
     } else {
         let mut out = vec![Vec::new()];
         for v in varies {
-            out = out
-                .into_iter()
-                .flat_map(|c| (0..v.values.len()).map(move |i| [c.clone(), vec![i]].concat()))
-                .collect();
+            out = out.into_iter().flat_map(|c| (0..v.values.len()).map(move |i| [c.clone(), vec![i]].concat())).collect();
         }
         out
     };
@@ -129,16 +112,8 @@ pub fn plan(varies: &[Vary], zip: bool) -> Result<Vec<Point>> {
         .into_iter()
         .enumerate()
         .map(|(index, c)| {
-            let values: Vec<(String, String)> = varies
-                .iter()
-                .zip(&c)
-                .map(|(v, &i)| (v.key.clone(), v.values[i].clone()))
-                .collect();
-            Point {
-                index,
-                name: point_name(index, &values),
-                values,
-            }
+            let values: Vec<(String, String)> = varies.iter().zip(&c).map(|(v, &i)| (v.key.clone(), v.values[i].clone())).collect();
+            Point { index, name: point_name(index, &values), values }
         })
         .collect();
     Ok(points)
@@ -147,21 +122,8 @@ pub fn plan(varies: &[Vary], zip: bool) -> Result<Vec<Point>> {
 /// `003_initial.phi_p-0.3_noise.amplitude-0.002`: the index keeps names unique
 /// and sorted; characters a shell or file system could mind become `_`.
 fn point_name(index: usize, values: &[(String, String)]) -> String {
-    let clean = |s: &str| {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect::<String>()
-    };
-    let body: Vec<String> = values
-        .iter()
-        .map(|(k, v)| format!("{}-{}", clean(k), clean(v)))
-        .collect();
+    let clean = |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+') { c } else { '_' }).collect::<String>();
+    let body: Vec<String> = values.iter().map(|(k, v)| format!("{}-{}", clean(k), clean(v))).collect();
     let mut name = format!("{index:03}_{}", body.join("_"));
     // File names are limited to 255 bytes; long lists keep the index and a prefix.
     name.truncate(200);
@@ -182,39 +144,20 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub fn new(
-        scene_source: String,
-        base_overrides: Vec<String>,
-        varies: Vec<Vary>,
-        zip: bool,
-    ) -> Result<Self> {
+    pub fn new(scene_source: String, base_overrides: Vec<String>, varies: Vec<Vary>, zip: bool) -> Result<Self> {
         let points = plan(&varies, zip)?;
-        Ok(Self {
-            phasecast_version: env!("CARGO_PKG_VERSION").into(),
-            scene_source,
-            base_overrides,
-            varies,
-            zip,
-            points,
-        })
+        Ok(Self { phasecast_version: env!("CARGO_PKG_VERSION").into(), scene_source, base_overrides, varies, zip, points })
     }
 
     pub fn read(dir: &Path) -> Result<Self> {
         let p = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&p).with_context(|| {
-            format!(
-                "reading {} (is {} a sweep folder?)",
-                p.display(),
-                dir.display()
-            )
-        })?;
+        let text = std::fs::read_to_string(&p).with_context(|| format!("reading {} (is {} a sweep folder?)", p.display(), dir.display()))?;
         serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))
     }
 
     /// The same definition, ignoring the version that wrote it.
     pub fn same_sweep(&self, other: &Manifest) -> bool {
-        (&self.base_overrides, &self.varies, self.zip)
-            == (&other.base_overrides, &other.varies, other.zip)
+        (&self.base_overrides, &self.varies, self.zip) == (&other.base_overrides, &other.varies, other.zip)
     }
 
     pub fn point_dir(&self, sweep_dir: &Path, p: &Point) -> PathBuf {
@@ -227,17 +170,12 @@ impl Manifest {
 /// is validated first, so a typo in a key fails before anything runs.
 pub fn prepare(dir: &Path, manifest: &Manifest, scene_text: &str) -> Result<()> {
     for p in &manifest.points {
-        crate::scene::load_str(
-            &manifest.scene_source,
-            scene_text,
-            &p.overrides(&manifest.base_overrides),
-        )
-        .with_context(|| format!("point {} ({})", p.index, p.name))?;
+        crate::scene::load_str(&manifest.scene_source, scene_text, &p.overrides(&manifest.base_overrides))
+            .with_context(|| format!("point {} ({})", p.index, p.name))?;
     }
     if dir.join(MANIFEST).exists() {
         let old = Manifest::read(dir)?;
-        let old_scene = std::fs::read_to_string(dir.join(BASE_SCENE))
-            .with_context(|| format!("reading {}", dir.join(BASE_SCENE).display()))?;
+        let old_scene = std::fs::read_to_string(dir.join(BASE_SCENE)).with_context(|| format!("reading {}", dir.join(BASE_SCENE).display()))?;
         if !old.same_sweep(manifest) || old_scene != scene_text {
             bail!(
                 "{} already holds a different sweep (its sweep.json or scene.toml differ); resume it with the same scene and --vary/--set/--zip, or choose another --out",
@@ -246,13 +184,9 @@ pub fn prepare(dir: &Path, manifest: &Manifest, scene_text: &str) -> Result<()> 
         }
         return Ok(());
     }
-    std::fs::create_dir_all(dir.join(POINTS_DIR))
-        .with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(dir.join(POINTS_DIR)).with_context(|| format!("creating {}", dir.display()))?;
     crate::util::atomic_write(&dir.join(BASE_SCENE), scene_text.as_bytes())?;
-    crate::util::atomic_write(
-        &dir.join(MANIFEST),
-        serde_json::to_string_pretty(manifest)?.as_bytes(),
-    )?;
+    crate::util::atomic_write(&dir.join(MANIFEST), serde_json::to_string_pretty(manifest)?.as_bytes())?;
     Ok(())
 }
 
@@ -272,32 +206,15 @@ mod tests {
 
     #[test]
     fn factorial_and_zip() {
-        let v = [
-            Vary::parse("a=1,2,3").unwrap(),
-            Vary::parse("b=x,y").unwrap(),
-        ];
+        let v = [Vary::parse("a=1,2,3").unwrap(), Vary::parse("b=x,y").unwrap()];
         let f = plan(&v, false).unwrap();
         assert_eq!(f.len(), 6);
-        assert_eq!(
-            f[1].values,
-            [
-                ("a".to_string(), "1".to_string()),
-                ("b".to_string(), "y".to_string())
-            ]
-        );
+        assert_eq!(f[1].values, [("a".to_string(), "1".to_string()), ("b".to_string(), "y".to_string())]);
         assert_eq!(f[5].name, "005_a-3_b-y");
         assert!(plan(&v, true).is_err());
-        let z = plan(
-            &[Vary::parse("a=1,2").unwrap(), Vary::parse("b=x,y").unwrap()],
-            true,
-        )
-        .unwrap();
+        let z = plan(&[Vary::parse("a=1,2").unwrap(), Vary::parse("b=x,y").unwrap()], true).unwrap();
         assert_eq!(z.len(), 2);
         assert_eq!(z[1].overrides(&["c=0".into()]), ["c=0", "a=2", "b=y"]);
-        assert!(plan(
-            &[Vary::parse("a=1").unwrap(), Vary::parse("a=2").unwrap()],
-            false
-        )
-        .is_err());
+        assert!(plan(&[Vary::parse("a=1").unwrap(), Vary::parse("a=2").unwrap()], false).is_err());
     }
 }

@@ -29,13 +29,7 @@ impl Worker {
         match self {
             Worker::Cpu => "cpu".into(),
             Worker::GpuIndex(i) => format!("gpu adapter #{i}"),
-            Worker::Choice(b, a) => format!(
-                "{b:?}{}",
-                a.as_ref()
-                    .map(|a| format!(" adapter '{a}'"))
-                    .unwrap_or_default()
-            )
-            .to_lowercase(),
+            Worker::Choice(b, a) => format!("{b:?}{}", a.as_ref().map(|a| format!(" adapter '{a}'")).unwrap_or_default()).to_lowercase(),
         }
     }
 }
@@ -84,9 +78,7 @@ pub fn inspect(dir: &Path) -> Found {
         // A failure before the run could write run.json (e.g. an unreadable
         // checkpoint): resuming would fail the same way, so start afresh.
         _ if read_status(dir).is_some_and(|s| s.status == "failed") => Found::Restart,
-        _ if dir.join("checkpoint.bin").exists() && dir.join("scene.toml").exists() => {
-            Found::Resumable
-        }
+        _ if dir.join("checkpoint.bin").exists() && dir.join("scene.toml").exists() => Found::Resumable,
         _ => Found::Restart,
     }
 }
@@ -94,13 +86,7 @@ pub fn inspect(dir: &Path) -> Found {
 /// Runs one point into its folder (skipping, resuming or restarting as
 /// [`inspect`] says), writes its report and its `sweep_point.json`.
 /// A failure is returned inside the status, never as `Err`, so callers go on.
-pub fn run_point(
-    sweep_dir: &Path,
-    m: &Manifest,
-    scene_text: &str,
-    p: &Point,
-    worker: &Worker,
-) -> PointStatus {
+pub fn run_point(sweep_dir: &Path, m: &Manifest, scene_text: &str, p: &Point, worker: &Worker) -> PointStatus {
     let dir = m.point_dir(sweep_dir, p);
     let t0 = Instant::now();
     let found = inspect(&dir);
@@ -115,83 +101,46 @@ pub fn run_point(
                 return st;
             }
             // Killed between the run's end and this record: record it now.
-            let st = PointStatus {
-                index: p.index,
-                name: p.name.clone(),
-                status: "completed".into(),
-                error: None,
-                worker: "completed by an earlier, interrupted sweep".into(),
-                wall_s: 0.0,
-                resumed: false,
-            };
+            let st = PointStatus { index: p.index, name: p.name.clone(), status: "completed".into(), error: None, worker: "completed by an earlier, interrupted sweep".into(), wall_s: 0.0, resumed: false };
             if let Err(e) = write_status(&dir, &st) {
                 log::warn!("point {}: {e:#}", p.name);
             }
             return st;
         }
-        _ => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            execute(&dir, m, scene_text, p, worker, found)
-        }))
-        .unwrap_or_else(|panic| Err(anyhow!("the point panicked: {}", panic_text(&panic)))),
+        _ => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(&dir, m, scene_text, p, worker, found)))
+            .unwrap_or_else(|panic| Err(anyhow!("the point panicked: {}", panic_text(&panic)))),
     };
     let (status, error) = match result {
         Ok(Status::Completed) => {
-            let report = crate::report::write_run_report(&dir)
-                .err()
-                .map(|e| format!("the run completed but its report failed: {e:#}"));
+            let report = crate::report::write_run_report(&dir).err().map(|e| format!("the run completed but its report failed: {e:#}"));
             ("completed", report)
         }
         Ok(Status::Stopped) => ("stopped", None),
         Err(e) => ("failed", Some(format!("{e:#}"))),
     };
-    let st = PointStatus {
-        index: p.index,
-        name: p.name.clone(),
-        status: status.into(),
-        error,
-        worker: worker.describe(),
-        wall_s: t0.elapsed().as_secs_f64(),
-        resumed,
-    };
+    let st = PointStatus { index: p.index, name: p.name.clone(), status: status.into(), error, worker: worker.describe(), wall_s: t0.elapsed().as_secs_f64(), resumed };
     // Also for a failure before the run made its folder (no adapter, say), so
     // the error is on record; the next sweep clears such a folder and retries.
-    if let Err(e) = std::fs::create_dir_all(&dir)
-        .map_err(anyhow::Error::from)
-        .and_then(|_| write_status(&dir, &st))
-    {
+    if let Err(e) = std::fs::create_dir_all(&dir).map_err(anyhow::Error::from).and_then(|_| write_status(&dir, &st)) {
         log::warn!("point {}: {e:#}", p.name);
     }
     st
 }
 
-fn execute(
-    dir: &Path,
-    m: &Manifest,
-    scene_text: &str,
-    p: &Point,
-    worker: &Worker,
-    found: Found,
-) -> Result<Status> {
+fn execute(dir: &Path, m: &Manifest, scene_text: &str, p: &Point, worker: &Worker, found: Found) -> Result<Status> {
     let (backend, adapter) = match worker {
         Worker::Cpu => (BackendChoice::Cpu, None),
         Worker::GpuIndex(i) => (BackendChoice::Gpu, Some(adapter_name(*i)?)),
         Worker::Choice(b, a) => (*b, a.clone()),
     };
-    let opts = RunOptions {
-        out_dir: dir.to_path_buf(),
-        backend,
-        adapter,
-        quiet: true,
-        until_s: None,
-    };
+    let opts = RunOptions { out_dir: dir.to_path_buf(), backend, adapter, quiet: true, until_s: None };
     if found == Found::Resumable {
         // Continuing on the adapter of the same name; identical twin GPUs
         // cannot be told apart by name, which only matters for speed here.
         return Ok(run::resume(dir, &opts, &[])?.status);
     }
     if found == Found::Restart {
-        std::fs::remove_dir_all(dir)
-            .with_context(|| format!("clearing the unfinished point folder {}", dir.display()))?;
+        std::fs::remove_dir_all(dir).with_context(|| format!("clearing the unfinished point folder {}", dir.display()))?;
     }
     let cfg = crate::scene::load_str(&m.scene_source, scene_text, &p.overrides(&m.base_overrides))?;
     let outcome = match worker {
@@ -206,21 +155,13 @@ fn execute(
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".into())
+    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "(no message)".into())
 }
 
 fn adapter_name(i: usize) -> Result<String> {
     let list = crate::gpu::adapters();
     let n = list.len();
-    list.get(i).map(|a| a.get_info().name).ok_or_else(|| {
-        anyhow!(
-            "--devices {i}: there are {n} adapters (0 to {}); see `phasecast info`",
-            n.saturating_sub(1)
-        )
-    })
+    list.get(i).map(|a| a.get_info().name).ok_or_else(|| anyhow!("--devices {i}: there are {n} adapters (0 to {}); see `phasecast info`", n.saturating_sub(1)))
 }
 
 /// A device on the adapter at position `i`, with the adapter's own limits as
@@ -229,13 +170,9 @@ fn adapter_name(i: usize) -> Result<String> {
 fn context_at(i: usize) -> Result<GpuContext> {
     let list = crate::gpu::adapters();
     let n = list.len();
-    let adapter = list
-        .into_iter()
-        .nth(i)
-        .ok_or_else(|| anyhow!("--devices {i}: there are {n} adapters; see `phasecast info`"))?;
-    let name = adapter.get_info().name;
-    GpuContext::from_adapter(adapter)
-        .with_context(|| format!("opening a device on adapter #{i} ({name})"))
+    let adapter = list.into_iter().nth(i).ok_or_else(|| anyhow!("--devices {i}: there are {n} adapters; see `phasecast info`"))?;
+let name = adapter.get_info().name;
+    GpuContext::from_adapter(adapter).with_context(|| format!("opening a device on adapter #{i} ({name})"))
 }
 
 pub fn read_status(dir: &Path) -> Option<PointStatus> {
@@ -243,10 +180,7 @@ pub fn read_status(dir: &Path) -> Option<PointStatus> {
 }
 
 fn write_status(dir: &Path, st: &PointStatus) -> Result<()> {
-    crate::util::atomic_write(
-        &dir.join(POINT_STATUS),
-        serde_json::to_string_pretty(st)?.as_bytes(),
-    )?;
+    crate::util::atomic_write(&dir.join(POINT_STATUS), serde_json::to_string_pretty(st)?.as_bytes())?;
     Ok(())
 }
 
@@ -257,8 +191,7 @@ pub fn run_all(sweep_dir: &Path, workers: &[Worker], quiet: bool) -> Result<Vec<
         bail!("no workers: give --jobs N (N ≥ 1) or --devices");
     }
     let m = Manifest::read(sweep_dir)?;
-    let scene_text = std::fs::read_to_string(sweep_dir.join(super::BASE_SCENE))
-        .with_context(|| format!("reading {}", sweep_dir.join(super::BASE_SCENE).display()))?;
+    let scene_text = std::fs::read_to_string(sweep_dir.join(super::BASE_SCENE)).with_context(|| format!("reading {}", sweep_dir.join(super::BASE_SCENE).display()))?;
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<PointStatus>>> = Mutex::new(vec![None; m.points.len()]);
@@ -274,26 +207,14 @@ pub fn run_all(sweep_dir: &Path, workers: &[Worker], quiet: bool) -> Result<Vec<
                     let how = match (&st.error, st.wall_s == 0.0, st.resumed) {
                         (Some(e), _, _) => format!("{}: {e}", st.status),
                         (None, true, _) => "already complete, skipped".into(),
-                        (None, false, true) => format!(
-                            "{} (resumed) in {:.1} s on {}",
-                            st.status, st.wall_s, st.worker
-                        ),
-                        (None, false, false) => {
-                            format!("{} in {:.1} s on {}", st.status, st.wall_s, st.worker)
-                        }
+                        (None, false, true) => format!("{} (resumed) in {:.1} s on {}", st.status, st.wall_s, st.worker),
+                        (None, false, false) => format!("{} in {:.1} s on {}", st.status, st.wall_s, st.worker),
                     };
                     log::info!("[{k}/{total}] point {}: {how}", p.name);
                 }
-                results
-                    .lock()
-                    .expect("no worker panics while holding the lock")[i] = Some(st);
+                results.lock().expect("no worker panics while holding the lock")[i] = Some(st);
             });
         }
     });
-    Ok(results
-        .into_inner()
-        .expect("workers joined")
-        .into_iter()
-        .map(|s| s.expect("every point ran"))
-        .collect())
+    Ok(results.into_inner().expect("workers joined").into_iter().map(|s| s.expect("every point ran")).collect())
 }

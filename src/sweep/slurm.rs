@@ -44,18 +44,10 @@ pub struct Emitted {
 /// `phasecast` is the path of the executable the tasks run.
 pub fn emit(dir: &Path, m: &Manifest, res: &SlurmResources, phasecast: &Path) -> Result<Emitted> {
     let n = m.points.len();
-    let mut tsv = String::from(
-        "# array_index\tpoint_folder\toverrides (applied after the base --set overrides)\n",
-    );
+    let mut tsv = String::from("# array_index\tpoint_folder\toverrides (applied after the base --set overrides)\n");
     for p in &m.points {
         let ov: Vec<String> = p.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        tsv += &format!(
-            "{}\t{}/{}\t{}\n",
-            p.index,
-            super::POINTS_DIR,
-            p.name,
-            ov.join(" ")
-        );
+        tsv += &format!("{}\t{}/{}\t{}\n", p.index, super::POINTS_DIR, p.name, ov.join(" "));
     }
     let manifest = dir.join("points.tsv");
     crate::util::atomic_write(&manifest, tsv.as_bytes())?;
@@ -65,35 +57,15 @@ pub fn emit(dir: &Path, m: &Manifest, res: &SlurmResources, phasecast: &Path) ->
     let gather_command = format!("{} sweep gather {}", sh_quote(&exe), sh_quote(&d));
     let script = dir.join("sweep.sbatch");
     let submit_command = format!("sbatch {}", sh_quote(&script.display().to_string()));
-    let name: String = dir
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "sweep".into());
-    let name: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let throttle = res
-        .max_parallel
-        .map(|m| format!("%{m}"))
-        .unwrap_or_default();
+    let name: String = dir.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into());
+    let name: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    let throttle = res.max_parallel.map(|m| format!("%{m}")).unwrap_or_default();
     let mut s = String::new();
     s += "#!/bin/bash\n";
     s += &format!("# phasecast sweep as a Slurm job array: {n} points, one array task each.\n");
     s += &format!("# Submit:  {submit_command}\n");
-    s += &format!(
-        "# Gather when the array is done (also safe to run while it runs):\n#   {gather_command}\n"
-    );
-    s += &format!(
-        "#   or: sbatch --dependency=afterany:<JOBID> --wrap {}\n",
-        sh_quote(&gather_command)
-    );
+    s += &format!("# Gather when the array is done (also safe to run while it runs):\n#   {gather_command}\n");
+    s += &format!("#   or: sbatch --dependency=afterany:<JOBID> --wrap {}\n", sh_quote(&gather_command));
     s += "# Resubmitting skips finished points and continues interrupted ones.\n";
     s += &format!("#SBATCH --job-name=phasecast-{name}\n");
     s += &format!("#SBATCH --array=0-{}{throttle}\n", n.saturating_sub(1));
@@ -110,10 +82,7 @@ pub fn emit(dir: &Path, m: &Manifest, res: &SlurmResources, phasecast: &Path) ->
     }
     s += &format!("#SBATCH --output={d}/slurm/%A_%a.out\n");
     s += "set -euo pipefail\n";
-    s += &format!(
-        "PHASECAST=\"${{PHASECAST:-{}}}\"\n",
-        exe.replace(['"', '$', '`', '\\'], "_")
-    );
+    s += &format!("PHASECAST=\"${{PHASECAST:-{}}}\"\n", exe.replace(['"', '$', '`', '\\'], "_"));
     s += &format!("SWEEP_DIR={}\n", sh_quote(&d));
     s += "TASK=\"${SLURM_ARRAY_TASK_ID:?submit this script with sbatch: SLURM_ARRAY_TASK_ID is not set}\"\n";
     s += "# Task K runs point K of sweep.json (its folder and overrides: points.tsv).\n";
@@ -125,12 +94,7 @@ pub fn emit(dir: &Path, m: &Manifest, res: &SlurmResources, phasecast: &Path) ->
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
     }
-    Ok(Emitted {
-        script,
-        manifest,
-        gather_command,
-        submit_command,
-    })
+    Ok(Emitted { script, manifest, gather_command, submit_command })
 }
 
 #[cfg(test)]

@@ -34,35 +34,21 @@ pub use vti::{read_vti, write_vti};
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: {msg}")]
     Format { path: PathBuf, msg: String },
     #[error("{path}: file is too short: {what} needs {expected} bytes, found {found}")]
-    Truncated {
-        path: PathBuf,
-        what: String,
-        expected: u64,
-        found: u64,
-    },
+    Truncated { path: PathBuf, what: String, expected: u64, found: u64 },
     #[error("{path}: no voxel size in the file; give it with --voxel-um")]
     NoVoxelSize { path: PathBuf },
 }
 
 impl ReadError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        ReadError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+        ReadError::Io { path: path.to_path_buf(), source }
     }
     pub(crate) fn format(path: &Path, msg: impl Into<String>) -> Self {
-        ReadError::Format {
-            path: path.to_path_buf(),
-            msg: msg.into(),
-        }
+        ReadError::Format { path: path.to_path_buf(), msg: msg.into() }
     }
 }
 
@@ -104,10 +90,7 @@ pub fn read_volume(path: &Path, opts: &ReadOptions) -> Result<LoadedVolume, Read
     if meta.is_dir() {
         return read_run_folder(path, opts);
     }
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
+    let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     let mut loaded = match ext.as_str() {
         "npy" => read_npy(path, opts.voxel_um)?,
         "vti" => read_vti(path, opts.array.as_deref())?,
@@ -132,15 +115,10 @@ pub fn read_volume(path: &Path, opts: &ReadOptions) -> Result<LoadedVolume, Read
 /// Voxel size must be a finite positive length; NaN marks "not in the file".
 pub(crate) fn check_voxel(path: &Path, v: f64) -> Result<(), ReadError> {
     if v.is_nan() {
-        return Err(ReadError::NoVoxelSize {
-            path: path.to_path_buf(),
-        });
+        return Err(ReadError::NoVoxelSize { path: path.to_path_buf() });
     }
     if !(v.is_finite() && v > 0.0) {
-        return Err(ReadError::format(
-            path,
-            format!("voxel size must be a positive length in µm, found {v}"),
-        ));
+        return Err(ReadError::format(path, format!("voxel size must be a positive length in µm, found {v}")));
     }
     Ok(())
 }
@@ -152,10 +130,7 @@ pub(crate) fn checked_len(path: &Path, shape: [usize; 3]) -> Result<usize, ReadE
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .ok_or_else(|| ReadError::format(path, format!("shape {shape:?} is too large")))?;
     if n == 0 {
-        return Err(ReadError::format(
-            path,
-            format!("shape {shape:?} has no voxels"),
-        ));
+        return Err(ReadError::format(path, format!("shape {shape:?} has no voxels")));
     }
     Ok(n)
 }

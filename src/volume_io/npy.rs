@@ -57,8 +57,7 @@ pub fn write_npy(path: &Path, vol: &Volume<f32>, meta: &serde_json::Value) -> st
             side.insert("meta".into(), other.clone());
         }
     }
-    let text = serde_json::to_string_pretty(&serde_json::Value::Object(side))
-        .map_err(std::io::Error::other)?;
+    let text = serde_json::to_string_pretty(&serde_json::Value::Object(side)).map_err(std::io::Error::other)?;
     atomic_write(&sidecar_path(path), text.as_bytes())
 }
 
@@ -73,96 +72,45 @@ struct NpyHeader {
 
 fn parse_header(path: &Path, bytes: &[u8]) -> Result<NpyHeader, ReadError> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(ReadError::format(
-            path,
-            "not a .npy file: missing the \\x93NUMPY magic",
-        ));
+        return Err(ReadError::format(path, "not a .npy file: missing the \\x93NUMPY magic"));
     }
     let (hlen, start): (usize, usize) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
         2 | 3 => {
             if bytes.len() < 12 {
-                return Err(ReadError::Truncated {
-                    path: path.into(),
-                    what: "npy header".into(),
-                    expected: 12,
-                    found: bytes.len() as u64,
-                });
+                return Err(ReadError::Truncated { path: path.into(), what: "npy header".into(), expected: 12, found: bytes.len() as u64 });
             }
-            (
-                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-                12,
-            )
+            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
         }
-        v => {
-            return Err(ReadError::format(
-                path,
-                format!("unsupported .npy format version {v}.{}", bytes[7]),
-            ))
-        }
+        v => return Err(ReadError::format(path, format!("unsupported .npy format version {v}.{}", bytes[7]))),
     };
-    let end = start
-        .checked_add(hlen)
-        .ok_or_else(|| ReadError::format(path, "header length overflows"))?;
+    let end = start.checked_add(hlen).ok_or_else(|| ReadError::format(path, "header length overflows"))?;
     if bytes.len() < end {
-        return Err(ReadError::Truncated {
-            path: path.into(),
-            what: "npy header".into(),
-            expected: end as u64,
-            found: bytes.len() as u64,
-        });
+        return Err(ReadError::Truncated { path: path.into(), what: "npy header".into(), expected: end as u64, found: bytes.len() as u64 });
     }
-    let text = std::str::from_utf8(&bytes[start..end])
-        .map_err(|_| ReadError::format(path, "npy header is not text"))?;
+    let text = std::str::from_utf8(&bytes[start..end]).map_err(|_| ReadError::format(path, "npy header is not text"))?;
     let descr = dict_value(text, "descr")
-        .and_then(|v| {
-            v.trim()
-                .strip_prefix('\'')
-                .and_then(|s| s.split('\'').next())
-                .map(str::to_owned)
-        })
-        .ok_or_else(|| {
-            ReadError::format(path, format!("npy header has no 'descr': {}", text.trim()))
-        })?;
+        .and_then(|v| v.trim().strip_prefix('\'').and_then(|s| s.split('\'').next()).map(str::to_owned))
+        .ok_or_else(|| ReadError::format(path, format!("npy header has no 'descr': {}", text.trim())))?;
     let fortran_order = match dict_value(text, "fortran_order").map(|v| v.trim().to_owned()) {
         Some(v) if v.starts_with("True") => true,
         Some(v) if v.starts_with("False") => false,
-        _ => {
-            return Err(ReadError::format(
-                path,
-                format!("npy header has no 'fortran_order': {}", text.trim()),
-            ))
-        }
+        _ => return Err(ReadError::format(path, format!("npy header has no 'fortran_order': {}", text.trim()))),
     };
     let shape_text = dict_value(text, "shape")
         .and_then(|v| {
             let v = v.trim_start().strip_prefix('(')?;
             Some(v[..v.find(')')?].to_owned())
         })
-        .ok_or_else(|| {
-            ReadError::format(
-                path,
-                format!("npy header has no 'shape' tuple: {}", text.trim()),
-            )
-        })?;
+        .ok_or_else(|| ReadError::format(path, format!("npy header has no 'shape' tuple: {}", text.trim())))?;
     let shape = shape_text
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| s.trim_end_matches('L').parse::<usize>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| {
-            ReadError::format(
-                path,
-                format!("npy shape '({shape_text})' is not a tuple of sizes"),
-            )
-        })?;
-    Ok(NpyHeader {
-        descr,
-        fortran_order,
-        shape,
-        data_offset: end,
-    })
+        .map_err(|_| ReadError::format(path, format!("npy shape '({shape_text})' is not a tuple of sizes")))?;
+    Ok(NpyHeader { descr, fortran_order, shape, data_offset: end })
 }
 
 /// The text after `'key':` in a Python dict literal.
@@ -174,9 +122,7 @@ fn dict_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 }
 
 fn parse_descr(path: &Path, descr: &str) -> Result<Sample, ReadError> {
-    let bad = || {
-        ReadError::format(path, format!("unsupported npy dtype '{descr}': expected b1, u1/i1, u2/i2, u4/i4, u8/i8, f4 or f8"))
-    };
+    let bad = || ReadError::format(path, format!("unsupported npy dtype '{descr}': expected b1, u1/i1, u2/i2, u4/i4, u8/i8, f4 or f8"));
     let mut chars = descr.chars();
     let (big, rest) = match chars.next() {
         Some('<') | Some('|') | Some('=') => (false, chars.as_str()),
@@ -202,37 +148,21 @@ pub fn read_npy(path: &Path, voxel_um: Option<f64>) -> Result<LoadedVolume, Read
     let bytes = std::fs::read(path).map_err(|e| ReadError::io(path, e))?;
     let h = parse_header(path, &bytes)?;
     if h.fortran_order {
-        return Err(ReadError::format(
-            path,
-            "npy array is in Fortran order; save it in C order (numpy.ascontiguousarray)",
-        ));
+        return Err(ReadError::format(path, "npy array is in Fortran order; save it in C order (numpy.ascontiguousarray)"));
     }
     let shape = match h.shape.as_slice() {
         [z, y, x] => [*z, *y, *x],
         [y, x] => [1, *y, *x],
-        s => {
-            return Err(ReadError::format(
-                path,
-                format!(
-                    "npy array has {} dimensions (shape {s:?}); expected 3 (z, y, x) or 2",
-                    s.len()
-                ),
-            ))
-        }
+        s => return Err(ReadError::format(path, format!("npy array has {} dimensions (shape {s:?}); expected 3 (z, y, x) or 2", s.len()))),
     };
     let sample = parse_descr(path, &h.descr)?;
     let n = checked_len(path, shape)?;
-    let need = n
-        .checked_mul(sample.size)
-        .ok_or_else(|| ReadError::format(path, "shape too large"))?;
+    let need = n.checked_mul(sample.size).ok_or_else(|| ReadError::format(path, "shape too large"))?;
     let have = bytes.len() - h.data_offset;
     if have < need {
         return Err(ReadError::Truncated {
             path: path.into(),
-            what: format!(
-                "{} array of shape {shape:?} after a {}-byte header",
-                h.descr, h.data_offset
-            ),
+            what: format!("{} array of shape {shape:?} after a {}-byte header", h.descr, h.data_offset),
             expected: (h.data_offset + need) as u64,
             found: bytes.len() as u64,
         });
@@ -240,10 +170,7 @@ pub fn read_npy(path: &Path, voxel_um: Option<f64>) -> Result<LoadedVolume, Read
     if have > need {
         return Err(ReadError::format(
             path,
-            format!(
-                "{} array of shape {shape:?} needs {need} data bytes, found {have} (trailing data)",
-                h.descr
-            ),
+            format!("{} array of shape {shape:?} needs {need} data bytes, found {have} (trailing data)", h.descr),
         ));
     }
     let data = sample.decode(&bytes[h.data_offset..]);
@@ -257,10 +184,5 @@ pub fn read_npy(path: &Path, voxel_um: Option<f64>) -> Result<LoadedVolume, Read
         .or_else(|| meta.get("voxel_um").and_then(|v| v.as_f64()))
         .unwrap_or(f64::NAN);
     let volume = Volume::from_vec(shape, voxel, data).expect("length checked");
-    Ok(LoadedVolume {
-        volume,
-        dtype: h.descr,
-        source: "npy".into(),
-        meta,
-    })
+    Ok(LoadedVolume { volume, dtype: h.descr, source: "npy".into(), meta })
 }

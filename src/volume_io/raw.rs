@@ -53,11 +53,7 @@ pub(crate) enum SampleKind {
 
 impl Sample {
     pub fn new(kind: SampleKind, size: usize, big_endian: bool) -> Self {
-        Self {
-            kind,
-            size,
-            big_endian,
-        }
+        Self { kind, size, big_endian }
     }
 
     /// Decodes `bytes` (exactly `n * size` of them) into f32.
@@ -109,9 +105,7 @@ pub fn read_raw(path: &Path, spec: &RawSpec) -> Result<LoadedVolume, ReadError> 
     let expected = n
         .checked_mul(sample.size)
         .ok_or_else(|| ReadError::format(path, "shape too large"))? as u64;
-    let found = std::fs::metadata(path)
-        .map_err(|e| ReadError::io(path, e))?
-        .len();
+    let found = std::fs::metadata(path).map_err(|e| ReadError::io(path, e))?.len();
     if found != expected {
         return Err(ReadError::format(
             path,
@@ -123,19 +117,9 @@ pub fn read_raw(path: &Path, spec: &RawSpec) -> Result<LoadedVolume, ReadError> 
     }
     let bytes = std::fs::read(path).map_err(|e| ReadError::io(path, e))?;
     if bytes.len() as u64 != expected {
-        return Err(ReadError::Truncated {
-            path: path.to_path_buf(),
-            what: "raw data".into(),
-            expected,
-            found: bytes.len() as u64,
-        });
+        return Err(ReadError::Truncated { path: path.to_path_buf(), what: "raw data".into(), expected, found: bytes.len() as u64 });
     }
     let data = sample.decode(&bytes);
     let volume = Volume::from_vec(spec.shape, spec.voxel_um, data).expect("length checked");
-    Ok(LoadedVolume {
-        volume,
-        dtype: name.into(),
-        source: format!("raw {name}"),
-        meta: serde_json::Value::Null,
-    })
+    Ok(LoadedVolume { volume, dtype: name.into(), source: format!("raw {name}"), meta: serde_json::Value::Null })
 }

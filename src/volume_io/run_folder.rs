@@ -9,26 +9,16 @@ use super::{check_voxel, read_npy, read_vti, LoadedVolume, ReadError, ReadOption
 pub fn read_run_folder(dir: &Path, opts: &ReadOptions) -> Result<LoadedVolume, ReadError> {
     let run_json = dir.join("run.json");
     let text = std::fs::read(&run_json).map_err(|e| {
-        ReadError::format(
-            dir,
-            format!(
-                "a folder is read as a phasecast run folder, but {} cannot be read: {e}",
-                run_json.display()
-            ),
-        )
+        ReadError::format(dir, format!("a folder is read as a phasecast run folder, but {} cannot be read: {e}", run_json.display()))
     })?;
-    let run: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|e| ReadError::format(&run_json, format!("not valid JSON: {e}")))?;
-    let ff = run.get("final_fields").ok_or_else(|| {
-        ReadError::format(&run_json, "no \"final_fields\" key (did the run finish?)")
-    })?;
+    let run: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| ReadError::format(&run_json, format!("not valid JSON: {e}")))?;
+    let ff = run
+        .get("final_fields")
+        .ok_or_else(|| ReadError::format(&run_json, "no \"final_fields\" key (did the run finish?)"))?;
     let field = opts.array.as_deref().unwrap_or("phi_p");
     let run_voxel = run.get("voxel_um").and_then(|v| v.as_f64());
-    let mut loaded = if let Some(rel) = ff
-        .get("npy")
-        .and_then(|n| n.get(field))
-        .and_then(|p| p.as_str())
-    {
+    let mut loaded = if let Some(rel) = ff.get("npy").and_then(|n| n.get(field)).and_then(|p| p.as_str()) {
         let mut l = read_npy(&dir.join(rel), opts.voxel_um)?;
         l.source = format!("run folder {}, field {field} ({rel})", dir.display());
         l

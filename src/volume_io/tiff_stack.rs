@@ -40,10 +40,7 @@ pub fn read_tiff_stack(path: &Path, voxel_um: Option<f64>) -> Result<LoadedVolum
     let desc = dec.get_tag_ascii_string(Tag::ImageDescription).ok();
     let xres = rational_tag(&mut dec, Tag::XResolution);
     let yres = rational_tag(&mut dec, Tag::YResolution);
-    let res_unit = dec
-        .find_tag_unsigned::<u32>(Tag::ResolutionUnit)
-        .ok()
-        .flatten();
+    let res_unit = dec.find_tag_unsigned::<u32>(Tag::ResolutionUnit).ok().flatten();
     let mut data: Vec<f32> = Vec::new();
     let mut dtype = String::new();
     let mut pages = 0usize;
@@ -52,9 +49,7 @@ pub fn read_tiff_stack(path: &Path, voxel_um: Option<f64>) -> Result<LoadedVolum
         if (pw, ph) != (w, h) {
             return Err(ReadError::format(path, format!("page {pages} is {pw}×{ph} pixels, page 0 is {w}×{h}; a stack needs equal pages")));
         }
-        let img = dec
-            .read_image()
-            .map_err(|e| ReadError::format(path, format!("TIFF page {pages}: {e}")))?;
+        let img = dec.read_image().map_err(|e| ReadError::format(path, format!("TIFF page {pages}: {e}")))?;
         let (vals, t): (Vec<f32>, &str) = match img {
             DecodingResult::U8(v) => (v.into_iter().map(f32::from).collect(), "u8"),
             DecodingResult::U16(v) => (v.into_iter().map(f32::from).collect(), "u16"),
@@ -75,10 +70,7 @@ pub fn read_tiff_stack(path: &Path, voxel_um: Option<f64>) -> Result<LoadedVolum
         if pages == 0 {
             dtype = t.to_owned();
         } else if t != dtype {
-            return Err(ReadError::format(
-                path,
-                format!("page {pages} is {t}, page 0 is {dtype}"),
-            ));
+            return Err(ReadError::format(path, format!("page {pages} is {t}, page 0 is {dtype}")));
         }
         data.extend_from_slice(&vals);
         pages += 1;
@@ -86,13 +78,9 @@ pub fn read_tiff_stack(path: &Path, voxel_um: Option<f64>) -> Result<LoadedVolum
             break;
         }
         if pages >= MAX_PAGES {
-            return Err(ReadError::format(
-                path,
-                format!("more than {MAX_PAGES} pages (corrupt IFD chain?)"),
-            ));
+            return Err(ReadError::format(path, format!("more than {MAX_PAGES} pages (corrupt IFD chain?)")));
         }
-        dec.next_image()
-            .map_err(|e| ReadError::format(path, format!("TIFF page {pages}: {e}")))?;
+        dec.next_image().map_err(|e| ReadError::format(path, format!("TIFF page {pages}: {e}")))?;
     }
     let shape = [pages, h as usize, w as usize];
     let voxel = match voxel_um {
@@ -104,12 +92,7 @@ pub fn read_tiff_stack(path: &Path, voxel_um: Option<f64>) -> Result<LoadedVolum
         None => serde_json::Value::Null,
     };
     let volume = Volume::from_vec(shape, voxel, data).expect("pages checked");
-    Ok(LoadedVolume {
-        volume,
-        dtype,
-        source: "TIFF stack".into(),
-        meta,
-    })
+    Ok(LoadedVolume { volume, dtype, source: "TIFF stack".into(), meta })
 }
 
 /// A RATIONAL (or float) tag as f64; `None` when absent or malformed.
@@ -124,31 +107,15 @@ fn rational_tag<R: std::io::Read + std::io::Seek>(dec: &mut Decoder<R>, tag: Tag
     }
 }
 
-fn voxel_from_tags(
-    path: &Path,
-    desc: Option<&str>,
-    xres: Option<f64>,
-    yres: Option<f64>,
-    res_unit: Option<u32>,
-) -> Result<f64, ReadError> {
+fn voxel_from_tags(path: &Path, desc: Option<&str>, xres: Option<f64>, yres: Option<f64>, res_unit: Option<u32>) -> Result<f64, ReadError> {
     let ij = desc.filter(|d| d.starts_with("ImageJ="));
-    let key = |k: &str| {
-        ij.and_then(|d| {
-            d.lines().find_map(|l| {
-                l.strip_prefix(k)
-                    .and_then(|v| v.strip_prefix('='))
-                    .map(str::trim)
-            })
-        })
-    };
+    let key = |k: &str| ij.and_then(|d| d.lines().find_map(|l| l.strip_prefix(k).and_then(|v| v.strip_prefix('=')).map(str::trim)));
     let scale = match (ij, res_unit) {
         (Some(_), _) => key("unit").and_then(unit_um),
         (None, Some(3)) => Some(1e4),
         _ => None,
     };
-    let (Some(scale), Some(xr)) = (scale, xres) else {
-        return Ok(f64::NAN);
-    };
+    let (Some(scale), Some(xr)) = (scale, xres) else { return Ok(f64::NAN) };
     if !(xr.is_finite() && xr > 0.0) {
         return Ok(f64::NAN);
     }
@@ -156,10 +123,7 @@ fn voxel_from_tags(
     if let Some(yr) = yres {
         let py = scale / yr;
         if (py - px).abs() > 1e-3 * px {
-            return Err(ReadError::format(
-                path,
-                format!("pixels are not square ({px} × {py} µm); give --voxel-um to override"),
-            ));
+            return Err(ReadError::format(path, format!("pixels are not square ({px} × {py} µm); give --voxel-um to override")));
         }
     }
     if let Some(z) = key("spacing").and_then(|s| s.parse::<f64>().ok()) {
@@ -178,27 +142,19 @@ fn voxel_from_tags(
 pub fn write_tiff_stack(path: &Path, vol: &Volume<f32>) -> std::io::Result<()> {
     let [nz, ny, nx] = vol.shape;
     let e = |e: tiff::TiffError| std::io::Error::other(e.to_string());
-    let desc = format!(
-        "ImageJ=1.54f\nimages={nz}\nslices={nz}\nunit=micron\nspacing={}\nloop=false\n",
-        vol.voxel_um
-    );
+    let desc = format!("ImageJ=1.54f\nimages={nz}\nslices={nz}\nunit=micron\nspacing={}\nloop=false\n", vol.voxel_um);
     // Pixels per µm = 10⁶ / (voxel in µm × 10⁶): exact to 1 pm.
     let d = (vol.voxel_um * 1e6).round().clamp(1.0, u32::MAX as f64) as u32;
     let mut buf = Cursor::new(Vec::new());
     {
         let mut enc = TiffEncoder::new(&mut buf).map_err(e)?;
         for z in 0..nz {
-            let mut img = enc
-                .new_image::<colortype::Gray32Float>(nx as u32, ny as u32)
-                .map_err(e)?;
+            let mut img = enc.new_image::<colortype::Gray32Float>(nx as u32, ny as u32).map_err(e)?;
             if z == 0 {
-                img.encoder()
-                    .write_tag(Tag::ImageDescription, desc.as_str())
-                    .map_err(e)?;
+                img.encoder().write_tag(Tag::ImageDescription, desc.as_str()).map_err(e)?;
             }
             img.resolution(ResolutionUnit::None, Rational { n: 1_000_000, d });
-            img.write_data(&vol.data[z * nx * ny..(z + 1) * nx * ny])
-                .map_err(e)?;
+            img.write_data(&vol.data[z * nx * ny..(z + 1) * nx * ny]).map_err(e)?;
         }
     }
     let bytes = buf.into_inner();

@@ -17,21 +17,14 @@ use crate::volume::Volume;
 /// shape; the spacing is the first array's `voxel_um` in every direction.
 pub fn write_vti(path: &Path, arrays: &[(&str, &Volume<f32>)]) -> std::io::Result<()> {
     let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
-    let (_, first) = arrays
-        .first()
-        .ok_or_else(|| invalid("write_vti: no arrays".into()))?;
+    let (_, first) = arrays.first().ok_or_else(|| invalid("write_vti: no arrays".into()))?;
     let shape = first.shape;
     for (name, v) in arrays {
         if v.shape != shape {
-            return Err(invalid(format!(
-                "write_vti: array '{name}' has shape {:?}, expected {shape:?}",
-                v.shape
-            )));
+            return Err(invalid(format!("write_vti: array '{name}' has shape {:?}, expected {shape:?}", v.shape)));
         }
         if name.is_empty() || name.contains(['"', '<', '>', '&']) {
-            return Err(invalid(format!(
-                "write_vti: array name '{name}' is not a plain name"
-            )));
+            return Err(invalid(format!("write_vti: array name '{name}' is not a plain name")));
         }
     }
     let [nz, ny, nx] = shape;
@@ -42,9 +35,7 @@ pub fn write_vti(path: &Path, arrays: &[(&str, &Volume<f32>)]) -> std::io::Resul
     xml.push_str(&format!(
         "  <ImageData WholeExtent=\"0 {nx} 0 {ny} 0 {nz}\" Origin=\"0 0 0\" Spacing=\"{s} {s} {s}\">\n"
     ));
-    xml.push_str(&format!(
-        "    <Piece Extent=\"0 {nx} 0 {ny} 0 {nz}\">\n      <PointData>\n      </PointData>\n"
-    ));
+    xml.push_str(&format!("    <Piece Extent=\"0 {nx} 0 {ny} 0 {nz}\">\n      <PointData>\n      </PointData>\n"));
     xml.push_str(&format!("      <CellData Scalars=\"{}\">\n", arrays[0].0));
     let mut offset = 0u64;
     for (name, v) in arrays {
@@ -53,9 +44,7 @@ pub fn write_vti(path: &Path, arrays: &[(&str, &Volume<f32>)]) -> std::io::Resul
         ));
         offset += 8 + 4 * v.data.len() as u64;
     }
-    xml.push_str(
-        "      </CellData>\n    </Piece>\n  </ImageData>\n  <AppendedData encoding=\"raw\">\n   _",
-    );
+    xml.push_str("      </CellData>\n    </Piece>\n  </ImageData>\n  <AppendedData encoding=\"raw\">\n   _");
     atomic_write_with(path, |w| {
         w.write_all(xml.as_bytes())?;
         let mut buf = Vec::with_capacity(1 << 16);
@@ -104,12 +93,7 @@ fn parse_tag(text: &str, start: usize) -> Option<Tag> {
         attrs.insert(key, after[1..1 + val_end].to_owned());
         rest = &after[1 + val_end + 1..];
     }
-    Some(Tag {
-        name,
-        attrs,
-        end: close + 1,
-        self_closing,
-    })
+    Some(Tag { name, attrs, end: close + 1, self_closing })
 }
 
 fn decode_base64(path: &Path, text: &str) -> Result<Vec<u8>, ReadError> {
@@ -124,12 +108,7 @@ fn decode_base64(path: &Path, text: &str) -> Result<Vec<u8>, ReadError> {
             b'+' => 62,
             b'/' => 63,
             b'=' | b' ' | b'\n' | b'\r' | b'\t' => continue,
-            _ => {
-                return Err(ReadError::format(
-                    path,
-                    format!("invalid base64 character {:?} in binary data", c as char),
-                ))
-            }
+            _ => return Err(ReadError::format(path, format!("invalid base64 character {:?} in binary data", c as char))),
         };
         acc = (acc << 6) | v as u32;
         bits += 6;
@@ -154,12 +133,7 @@ fn sample_of(path: &Path, ty: &str, big: bool) -> Result<Sample, ReadError> {
         "Int32" => (SampleKind::Int, 4),
         "UInt64" => (SampleKind::UInt, 8),
         "Int64" => (SampleKind::Int, 8),
-        _ => {
-            return Err(ReadError::format(
-                path,
-                format!("unsupported DataArray type '{ty}'"),
-            ))
-        }
+        _ => return Err(ReadError::format(path, format!("unsupported DataArray type '{ty}'"))),
     };
     Ok(Sample::new(kind, size, big))
 }
@@ -186,18 +160,14 @@ pub fn read_vti(path: &Path, array: Option<&str>) -> Result<LoadedVolume, ReadEr
     let mut pos = 0;
     while let Some(off) = text[pos..].find('<') {
         let start = pos + off;
-        if text[start..].starts_with("<?")
-            || text[start..].starts_with("<!")
-            || text[start..].starts_with("</")
-        {
+        if text[start..].starts_with("<?") || text[start..].starts_with("<!") || text[start..].starts_with("</") {
             if text[start..].starts_with("</CellData") || text[start..].starts_with("</PointData") {
                 in_cell = None;
             }
             pos = start + 1;
             continue;
         }
-        let tag = parse_tag(&text, start)
-            .ok_or_else(|| ReadError::format(path, format!("malformed XML tag at byte {start}")))?;
+        let tag = parse_tag(&text, start).ok_or_else(|| ReadError::format(path, format!("malformed XML tag at byte {start}")))?;
         pos = tag.end;
         match tag.name.as_str() {
             "VTKFile" => file_tag = Some(tag),
@@ -220,257 +190,134 @@ pub fn read_vti(path: &Path, array: Option<&str>) -> Result<LoadedVolume, ReadEr
             _ => {}
         }
     }
-    let file_tag = file_tag
-        .ok_or_else(|| ReadError::format(path, "not a VTK XML file: no <VTKFile> element"))?;
+    let file_tag = file_tag.ok_or_else(|| ReadError::format(path, "not a VTK XML file: no <VTKFile> element"))?;
     if file_tag.attrs.get("type").map(String::as_str) != Some("ImageData") {
         return Err(ReadError::format(
             path,
-            format!(
-                "VTK file type is {:?}, expected ImageData",
-                file_tag.attrs.get("type")
-            ),
+            format!("VTK file type is {:?}, expected ImageData", file_tag.attrs.get("type")),
         ));
     }
     if let Some(c) = file_tag.attrs.get("compressor") {
-        return Err(ReadError::format(
-            path,
-            format!("compressed VTK data ({c}) is not supported; save uncompressed"),
-        ));
+        return Err(ReadError::format(path, format!("compressed VTK data ({c}) is not supported; save uncompressed")));
     }
     let big = file_tag.attrs.get("byte_order").map(String::as_str) == Some("BigEndian");
     let header_size = match file_tag.attrs.get("header_type").map(String::as_str) {
         None | Some("UInt32") => 4,
         Some("UInt64") => 8,
-        Some(o) => {
-            return Err(ReadError::format(
-                path,
-                format!("unsupported header_type '{o}'"),
-            ))
-        }
+        Some(o) => return Err(ReadError::format(path, format!("unsupported header_type '{o}'"))),
     };
     let image = image_tag.ok_or_else(|| ReadError::format(path, "no <ImageData> element"))?;
     let ext = parse_numbers::<i64>(path, &image.attrs, "WholeExtent", 6)?;
-    let spacing =
-        parse_numbers::<f64>(path, &image.attrs, "Spacing", 3).unwrap_or(vec![f64::NAN; 3]);
+    let spacing = parse_numbers::<f64>(path, &image.attrs, "Spacing", 3).unwrap_or(vec![f64::NAN; 3]);
     let cells = [ext[5] - ext[4], ext[3] - ext[2], ext[1] - ext[0]];
     if cells.iter().any(|&c| c < 0) {
-        return Err(ReadError::format(
-            path,
-            format!("WholeExtent {ext:?} is inverted"),
-        ));
+        return Err(ReadError::format(path, format!("WholeExtent {ext:?} is inverted")));
     }
 
     let chosen = match array {
-        Some(name) => arrays
-            .iter()
-            .find(|a| a.tag.attrs.get("Name").map(String::as_str) == Some(name))
-            .ok_or_else(|| {
-                let names: Vec<_> = arrays
-                    .iter()
-                    .filter_map(|a| a.tag.attrs.get("Name").cloned())
-                    .collect();
-                ReadError::format(
-                    path,
-                    format!("no array named '{name}'; the file has {names:?}"),
-                )
-            })?,
+        Some(name) => arrays.iter().find(|a| a.tag.attrs.get("Name").map(String::as_str) == Some(name)).ok_or_else(|| {
+            let names: Vec<_> = arrays.iter().filter_map(|a| a.tag.attrs.get("Name").cloned()).collect();
+            ReadError::format(path, format!("no array named '{name}'; the file has {names:?}"))
+        })?,
         None => arrays
             .iter()
             .find(|a| a.tag.attrs.get("Name").map(String::as_str) == Some("phi_p"))
             .or_else(|| arrays.iter().find(|a| a.cell))
             .or(arrays.first())
-            .ok_or_else(|| {
-                ReadError::format(path, "the file has no CellData or PointData arrays")
-            })?,
+            .ok_or_else(|| ReadError::format(path, "the file has no CellData or PointData arrays"))?,
     };
     let a = &chosen.tag.attrs;
     let name = a.get("Name").cloned().unwrap_or_default();
-    let ncomp: usize = a
-        .get("NumberOfComponents")
-        .map(|s| s.parse().unwrap_or(0))
-        .unwrap_or(1);
+    let ncomp: usize = a.get("NumberOfComponents").map(|s| s.parse().unwrap_or(0)).unwrap_or(1);
     if ncomp != 1 {
-        return Err(ReadError::format(
-            path,
-            format!("array '{name}' has {ncomp} components; expected a scalar"),
-        ));
+        return Err(ReadError::format(path, format!("array '{name}' has {ncomp} components; expected a scalar")));
     }
-    let ty = a
-        .get("type")
-        .ok_or_else(|| ReadError::format(path, format!("array '{name}' has no type")))?;
+    let ty = a.get("type").ok_or_else(|| ReadError::format(path, format!("array '{name}' has no type")))?;
     let sample = sample_of(path, ty, big)?;
     let shape = if chosen.cell {
         [cells[0] as usize, cells[1] as usize, cells[2] as usize]
     } else {
-        [
-            cells[0] as usize + 1,
-            cells[1] as usize + 1,
-            cells[2] as usize + 1,
-        ]
+        [cells[0] as usize + 1, cells[1] as usize + 1, cells[2] as usize + 1]
     };
     let n = checked_len(path, shape)?;
-    let need = n
-        .checked_mul(sample.size)
-        .ok_or_else(|| ReadError::format(path, "extent too large"))?;
+    let need = n.checked_mul(sample.size).ok_or_else(|| ReadError::format(path, "extent too large"))?;
     let format = a.get("format").map(String::as_str).unwrap_or("ascii");
-    let what = format!(
-        "array '{name}' ({ty}, {} {shape:?})",
-        if chosen.cell { "cells" } else { "points" }
-    );
+    let what = format!("array '{name}' ({ty}, {} {shape:?})", if chosen.cell { "cells" } else { "points" });
 
     let data = match (format, chosen.content) {
         ("appended", _) => {
-            let at = appended_at.ok_or_else(|| {
-                ReadError::format(path, "format=\"appended\" but no <AppendedData>")
-            })?;
-            let tag_text =
-                String::from_utf8_lossy(&bytes[at..bytes.len().min(at + 256)]).into_owned();
-            let app = parse_tag(&tag_text, 0)
-                .ok_or_else(|| ReadError::format(path, "malformed <AppendedData> tag"))?;
+            let at = appended_at.ok_or_else(|| ReadError::format(path, "format=\"appended\" but no <AppendedData>"))?;
+            let tag_text = String::from_utf8_lossy(&bytes[at..bytes.len().min(at + 256)]).into_owned();
+            let app = parse_tag(&tag_text, 0).ok_or_else(|| ReadError::format(path, "malformed <AppendedData> tag"))?;
             // The tag text was decoded lossily: in a damaged file its length in
             // characters need not match bytes, so index the bytes checked.
-            let after_tag = bytes
-                .get(at + app.end..)
-                .ok_or_else(|| ReadError::format(path, "malformed <AppendedData> tag"))?;
-            let underscore = find_bytes(after_tag, b"_")
-                .ok_or_else(|| ReadError::format(path, "<AppendedData> without the '_' marker"))?;
+            let after_tag = bytes.get(at + app.end..).ok_or_else(|| ReadError::format(path, "malformed <AppendedData> tag"))?;
+            let underscore = find_bytes(after_tag, b"_").ok_or_else(|| ReadError::format(path, "<AppendedData> without the '_' marker"))?;
             let base = at + app.end + underscore + 1;
             let offset: usize = a
                 .get("offset")
                 .and_then(|s| s.trim().parse().ok())
-                .ok_or_else(|| {
-                    ReadError::format(path, format!("appended array '{name}' has no valid offset"))
-                })?;
+                .ok_or_else(|| ReadError::format(path, format!("appended array '{name}' has no valid offset")))?;
             match app.attrs.get("encoding").map(String::as_str) {
                 Some("raw") => {
-                    let hstart = base
-                        .checked_add(offset)
-                        .ok_or_else(|| ReadError::format(path, "offset overflows"))?;
+                    let hstart = base.checked_add(offset).ok_or_else(|| ReadError::format(path, "offset overflows"))?;
                     let dstart = hstart + header_size;
                     if bytes.len() < dstart {
-                        return Err(ReadError::Truncated {
-                            path: path.into(),
-                            what: format!("block header of {what}"),
-                            expected: dstart as u64,
-                            found: bytes.len() as u64,
-                        });
+                        return Err(ReadError::Truncated { path: path.into(), what: format!("block header of {what}"), expected: dstart as u64, found: bytes.len() as u64 });
                     }
                     let declared = read_uint(&bytes[hstart..dstart], big);
                     if declared != need as u64 {
                         return Err(ReadError::format(path, format!("{what}: block header says {declared} bytes, the extent needs {need}")));
                     }
                     if bytes.len() < dstart + need {
-                        return Err(ReadError::Truncated {
-                            path: path.into(),
-                            what,
-                            expected: (dstart + need) as u64,
-                            found: bytes.len() as u64,
-                        });
+                        return Err(ReadError::Truncated { path: path.into(), what, expected: (dstart + need) as u64, found: bytes.len() as u64 });
                     }
                     sample.decode(&bytes[dstart..dstart + need])
                 }
                 Some("base64") => {
                     let rest = &bytes[base.saturating_add(offset).min(bytes.len())..];
-                    let stop = rest
-                        .iter()
-                        .position(|&b| b == b'<' || b == b'_')
-                        .unwrap_or(rest.len());
+                    let stop = rest.iter().position(|&b| b == b'<' || b == b'_').unwrap_or(rest.len());
                     let txt = String::from_utf8_lossy(&rest[..stop]).into_owned();
-                    decode_block(
-                        path,
-                        &decode_base64(path, &txt)?,
-                        header_size,
-                        big,
-                        need,
-                        sample,
-                        &what,
-                    )?
+                    decode_block(path, &decode_base64(path, &txt)?, header_size, big, need, sample, &what)?
                 }
-                e => {
-                    return Err(ReadError::format(
-                        path,
-                        format!("unsupported AppendedData encoding {e:?}"),
-                    ))
-                }
+                e => return Err(ReadError::format(path, format!("unsupported AppendedData encoding {e:?}"))),
             }
         }
-        ("binary", Some((s, e))) => decode_block(
-            path,
-            &decode_base64(path, &text[s..e])?,
-            header_size,
-            big,
-            need,
-            sample,
-            &what,
-        )?,
+        ("binary", Some((s, e))) => decode_block(path, &decode_base64(path, &text[s..e])?, header_size, big, need, sample, &what)?,
         ("ascii", Some((s, e))) => {
             let vals: Vec<f32> = text[s..e]
                 .split_ascii_whitespace()
                 .map(|t| t.parse::<f64>().map(|v| v as f32))
                 .collect::<Result<_, _>>()
-                .map_err(|_| {
-                    ReadError::format(path, format!("{what}: ascii data has a non-number"))
-                })?;
+                .map_err(|_| ReadError::format(path, format!("{what}: ascii data has a non-number")))?;
             if vals.len() != n {
-                return Err(ReadError::format(
-                    path,
-                    format!("{what}: expected {n} ascii values, found {}", vals.len()),
-                ));
+                return Err(ReadError::format(path, format!("{what}: expected {n} ascii values, found {}", vals.len())));
             }
             vals
         }
-        (f, _) => {
-            return Err(ReadError::format(
-                path,
-                format!("array '{name}': unsupported format '{f}'"),
-            ))
-        }
+        (f, _) => return Err(ReadError::format(path, format!("array '{name}': unsupported format '{f}'"))),
     };
     let voxel = if spacing.iter().all(|s| s.is_finite()) {
         let s0 = spacing[0];
         if spacing.iter().any(|&s| (s - s0).abs() > 1e-6 * s0.abs()) {
-            return Err(ReadError::format(
-                path,
-                format!("Spacing {spacing:?} is not isotropic; cubic voxels are required"),
-            ));
+            return Err(ReadError::format(path, format!("Spacing {spacing:?} is not isotropic; cubic voxels are required")));
         }
         s0
     } else {
         f64::NAN
     };
     let volume = Volume::from_vec(shape, voxel, data).expect("length checked");
-    Ok(LoadedVolume {
-        volume,
-        dtype: ty.clone(),
-        source: format!("vti array '{name}'"),
-        meta: serde_json::Value::Null,
-    })
+    Ok(LoadedVolume { volume, dtype: ty.clone(), source: format!("vti array '{name}'"), meta: serde_json::Value::Null })
 }
 
 /// Uncompressed binary block: a header with the byte count, then the data.
-fn decode_block(
-    path: &Path,
-    raw: &[u8],
-    header: usize,
-    big: bool,
-    need: usize,
-    sample: Sample,
-    what: &str,
-) -> Result<Vec<f32>, ReadError> {
+fn decode_block(path: &Path, raw: &[u8], header: usize, big: bool, need: usize, sample: Sample, what: &str) -> Result<Vec<f32>, ReadError> {
     if raw.len() < header + need {
-        return Err(ReadError::Truncated {
-            path: path.into(),
-            what: what.to_owned(),
-            expected: (header + need) as u64,
-            found: raw.len() as u64,
-        });
+        return Err(ReadError::Truncated { path: path.into(), what: what.to_owned(), expected: (header + need) as u64, found: raw.len() as u64 });
     }
     let declared = read_uint(&raw[..header], big);
     if declared != need as u64 {
-        return Err(ReadError::format(
-            path,
-            format!("{what}: block header says {declared} bytes, the extent needs {need}"),
-        ));
+        return Err(ReadError::format(path, format!("{what}: block header says {declared} bytes, the extent needs {need}")));
     }
     Ok(sample.decode(&raw[header..header + need]))
 }
@@ -493,25 +340,15 @@ fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn parse_numbers<T: std::str::FromStr>(
-    path: &Path,
-    attrs: &HashMap<String, String>,
-    key: &str,
-    n: usize,
-) -> Result<Vec<T>, ReadError> {
-    let s = attrs
-        .get(key)
-        .ok_or_else(|| ReadError::format(path, format!("<ImageData> has no {key}")))?;
+fn parse_numbers<T: std::str::FromStr>(path: &Path, attrs: &HashMap<String, String>, key: &str, n: usize) -> Result<Vec<T>, ReadError> {
+    let s = attrs.get(key).ok_or_else(|| ReadError::format(path, format!("<ImageData> has no {key}")))?;
     let v: Vec<T> = s
         .split_ascii_whitespace()
         .map(|t| t.parse::<T>())
         .collect::<Result<_, _>>()
         .map_err(|_| ReadError::format(path, format!("{key}=\"{s}\" is not {n} numbers")))?;
     if v.len() != n {
-        return Err(ReadError::format(
-            path,
-            format!("{key}=\"{s}\" has {} numbers, expected {n}", v.len()),
-        ));
+        return Err(ReadError::format(path, format!("{key}=\"{s}\" has {} numbers, expected {n}", v.len())));
     }
     Ok(v)
 }

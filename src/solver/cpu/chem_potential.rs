@@ -1,9 +1,7 @@
 //! Twin of `shaders/chem_potential.wgsl`.
 
-use super::free_energy::{
-    bulk_mu, bulk_mu_chi, chi_at, chi_pn_at, chi_tm, dfc_dp, floor_mu, medium_shift,
-};
-use super::{coords, neighbor, CHUNK, RESERVOIR};
+use super::free_energy::{bulk_mu, bulk_mu_chi, chi_at, chi_pn_at, chi_tm, dfc_dp, floor_mu, medium_shift};
+use super::{coords, neighbor, RESERVOIR, CHUNK};
 use crate::solver::params::Params;
 use rayon::prelude::*;
 
@@ -31,25 +29,11 @@ pub fn chem_potential(p: &Params, phi: &[[f32; 2]], aux: &[[f32; 2]], mu: &mut [
                 let a = aux[i as usize];
                 let b = bulk_mu_chi(p, c, chi_at(p, a[0]), chi_pn_at(p, a[0]));
                 let fl = floor_mu(c);
-                [
-                    b[0] + fl[0]
-                        + dfc_dp(
-                            p,
-                            c[0],
-                            a[1],
-                            a[0],
-                            chi_tm(p, c, a[0]),
-                            medium_shift(p, pos[2]),
-                        ),
-                    b[1] + fl[1],
-                ]
+                [b[0] + fl[0] + dfc_dp(p, c[0], a[1], a[0], chi_tm(p, c, a[0]), medium_shift(p, pos[2])), b[1] + fl[1]]
             } else {
                 bulk_mu(p, c)
             };
-            *m = [
-                b[0] - p.kappa_p * lap[0] * p.inv_h2,
-                b[1] - p.kappa_n * lap[1] * p.inv_h2,
-            ];
+            *m = [b[0] - p.kappa_p * lap[0] * p.inv_h2, b[1] - p.kappa_n * lap[1] * p.inv_h2];
         }
     });
 }

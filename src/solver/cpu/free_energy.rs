@@ -28,12 +28,7 @@ pub fn f_bulk_chi(p: &Params, c: [f32; 2], chi_ps: f32, chi_pn: f32) -> f32 {
     }
     let (pp, n) = (c[0], c[1]);
     let s = 1.0 - pp - n;
-    xlogx(p, pp) / p.n_p
-        + xlogx(p, s)
-        + xlogx(p, n)
-        + chi_ps * pp * s
-        + chi_pn * pp * n
-        + p.chi_sn * s * n
+    xlogx(p, pp) / p.n_p + xlogx(p, s) + xlogx(p, n) + chi_ps * pp * s + chi_pn * pp * n + p.chi_sn * s * n
 }
 
 /// Exchange chemical potentials (df/dphi_p, df/dphi_n).
@@ -60,8 +55,7 @@ pub fn bulk_mu_chi(p: &Params, c: [f32; 2], chi_ps: f32, chi_pn: f32) -> [f32; 2
 pub fn ln_activity_n(p: &Params, c: [f32; 2]) -> f32 {
     let (pp, n) = (c[0], c[1]);
     let s = 1.0 - pp - n;
-    guard(p, n).ln() + 1.0 - n - s - pp / p.n_p + (p.chi_sn * s + p.chi_pn * pp) * (s + pp)
-        - p.chi_ps * s * pp
+    guard(p, n).ln() + 1.0 - n - s - pp / p.n_p + (p.chi_sn * s + p.chi_pn * pp) * (s + pp) - p.chi_ps * s * pp
 }
 
 /// ln of the solvent activity (twin of the formula in docs/model.md; used by tests
@@ -69,8 +63,7 @@ pub fn ln_activity_n(p: &Params, c: [f32; 2]) -> f32 {
 pub fn ln_activity_s(p: &Params, c: [f32; 2]) -> f32 {
     let (pp, n) = (c[0], c[1]);
     let s = 1.0 - pp - n;
-    guard(p, s).ln() + 1.0 - s - n - pp / p.n_p + (p.chi_ps * pp + p.chi_sn * n) * (pp + n)
-        - p.chi_pn * pp * n
+    guard(p, s).ln() + 1.0 - s - n - pp / p.n_p + (p.chi_ps * pp + p.chi_sn * n) * (pp + n) - p.chi_pn * pp * n
 }
 
 /// Hessian of f as (H_pp, H_nn, H_pn).
@@ -282,12 +275,7 @@ fn hmean(a: f32, b: f32) -> f32 {
 /// Face mobility for `mobility.face = "harmonic"`: the matrix at the harmonic-mean
 /// composition of the two voxels times `g` (the mean of their arrest and gel factors).
 pub fn face_mobility_harmonic(p: &Params, c: [f32; 2], cn: [f32; 2], g: f32) -> [f32; 3] {
-    let m = mobility_of(
-        p,
-        hmean(c[0], cn[0]),
-        hmean(c[1], cn[1]),
-        hmean(1.0 - c[0] - c[1], 1.0 - cn[0] - cn[1]),
-    );
+    let m = mobility_of(p, hmean(c[0], cn[0]), hmean(c[1], cn[1]), hmean(1.0 - c[0] - c[1], 1.0 - cn[0] - cn[1]));
     [m[0] * g, m[1] * g, m[2] * g]
 }
 
@@ -364,11 +352,7 @@ mod tests {
         for c in [[0.2f32, 0.1f32], [0.3, 0.3], [0.1, 0.05]] {
             // The exchange potential df/dphi_N is mu_N - mu_S for equal molar volumes.
             let d = ln_activity_n(&p, c) - ln_activity_s(&p, c);
-            assert!(
-                (d - bulk_mu(&p, c)[1]).abs() < 1e-5,
-                "{c:?}: {d} vs {}",
-                bulk_mu(&p, c)[1]
-            );
+            assert!((d - bulk_mu(&p, c)[1]).abs() < 1e-5, "{c:?}: {d} vs {}", bulk_mu(&p, c)[1]);
         }
         // Pure non-solvent has activity 1.
         assert!(ln_activity_n(&p, [0.0, 1.0]).abs() < 1e-5);

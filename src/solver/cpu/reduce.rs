@@ -3,10 +3,7 @@
 //! The CPU sums in f64 (the GPU uses f32 tree sums with a compensated final
 //! pass); the per-voxel records are the same.
 
-use super::free_energy::{
-    chi_at, chi_pn_at, chi_tm, d2fc_dp2, f_bulk, f_bulk_chi, f_cryst, floor_f, floor_h, gel,
-    hessian, hessian_chi, max_eig_product, max_eig_sym, medium_shift, mobility,
-};
+use super::free_energy::{chi_at, chi_pn_at, chi_tm, d2fc_dp2, f_bulk, f_bulk_chi, f_cryst, floor_f, floor_h, gel, hessian, hessian_chi, max_eig_product, max_eig_sym, medium_shift, mobility};
 use super::{coords, neighbor, CHUNK};
 use crate::solver::params::{Params, Reduction};
 use rayon::prelude::*;
@@ -19,8 +16,7 @@ fn finite(x: f32) -> bool {
 pub fn voxel_record(p: &Params, phi: &[[f32; 2]], aux: &[[f32; 2]], i: u32) -> Reduction {
     let pos = coords(p, i);
     let c = phi[i as usize];
-    let mut bad =
-        !finite(c[0]) || !finite(c[1]) || c[0] < -1.0 || c[0] > 2.0 || c[1] < -1.0 || c[1] > 2.0;
+    let mut bad = !finite(c[0]) || !finite(c[1]) || c[0] < -1.0 || c[0] > 2.0 || c[1] < -1.0 || c[1] > 2.0;
     let mut g2 = [0.0f32; 2];
     for f in [1, 3, 5] {
         let j = neighbor(p, pos, f);
@@ -63,8 +59,7 @@ pub fn voxel_record(p: &Params, phi: &[[f32; 2]], aux: &[[f32; 2]], i: u32) -> R
             d: [t, -t, psi, 0.0],
         };
     }
-    let fe =
-        (f_bulk(p, c) + 0.5 * p.inv_h2 * (p.kappa_p * g2[0] + p.kappa_n * g2[1])) * p.cell_volume;
+    let fe = (f_bulk(p, c) + 0.5 * p.inv_h2 * (p.kappa_p * g2[0] + p.kappa_n * g2[1])) * p.cell_volume;
     let m = mobility(p, c);
     let h = hessian(p, c);
     let e = Reduction::empty();
@@ -79,30 +74,16 @@ pub fn voxel_record(p: &Params, phi: &[[f32; 2]], aux: &[[f32; 2]], i: u32) -> R
 /// Sums and maxima over the whole field (sums rounded to f32 like the GPU record).
 pub fn reduce(p: &Params, phi: &[[f32; 2]], aux: &[[f32; 2]]) -> Reduction {
     let (sums, maxs) = reduce_f64(p, phi, aux);
-    let f = |k: usize| {
-        [
-            sums[k] as f32,
-            sums[k + 1] as f32,
-            sums[k + 2] as f32,
-            sums[k + 3] as f32,
-        ]
-    };
+    let f = |k: usize| [sums[k] as f32, sums[k + 1] as f32, sums[k + 2] as f32, sums[k + 3] as f32];
     let m = |k: usize| [maxs[k], maxs[k + 1], maxs[k + 2], maxs[k + 3]];
-    Reduction {
-        a: f(0),
-        b: m(0),
-        c: f(4),
-        d: m(4),
-    }
+    Reduction { a: f(0), b: m(0), c: f(4), d: m(4) }
 }
 
 /// Sums (`a` then `c`) in full f64 precision, and maxima (`b` then `d`).
 pub fn reduce_f64(p: &Params, phi: &[[f32; 2]], aux: &[[f32; 2]]) -> ([f64; 8], [f32; 8]) {
     let n = p.n_total as usize;
     let e = Reduction::empty();
-    let init_m = [
-        e.b[0], e.b[1], e.b[2], e.b[3], e.d[0], e.d[1], e.d[2], e.d[3],
-    ];
+    let init_m = [e.b[0], e.b[1], e.b[2], e.b[3], e.d[0], e.d[1], e.d[2], e.d[3]];
     (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|k| {
