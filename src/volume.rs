@@ -89,9 +89,7 @@ impl<T: Copy> Volume<T> {
     /// The volume without its first `k` z layers (e.g. an explicit bath slab
     /// above the film); `k` must leave at least one layer.
     pub fn without_top(&self, k: usize) -> Volume<T> {
-        assert!(k < self.shape[0], "cannot drop {k} of {} layers", self.shape[0]);
-        let layer = self.shape[1] * self.shape[2];
-        Volume { data: self.data[k * layer..].to_vec(), shape: [self.shape[0] - k, self.shape[1], self.shape[2]], voxel_um: self.voxel_um }
+        self.z_range(k, 0)
     }
 
     /// The z layers `top..nz - bottom`; `top + bottom` must leave at least one.
