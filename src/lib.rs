@@ -18,6 +18,7 @@ pub mod run;
 pub mod scene;
 pub mod solver;
 pub mod sweep;
+pub mod thermo;
 pub mod util;
 pub mod volume;
 pub mod volume_io;

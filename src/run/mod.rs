@@ -235,6 +235,14 @@ impl<'a> Driver<'a> {
                 None => log::info!("thermal model: the faces pass no mass (cooling.exchange = false)"),
             }
             log::info!("thermal model: thermodiffusion {}", if th.soret { "on (crystallization.soret = true)" } else { "off: the mass flux follows the isothermal potential difference" });
+            let pd = phase_diagram(&cfg);
+            let c = |k: &str| pd.get(k).and_then(|v| v.as_f64()).map_or("none".to_string(), |t| format!("{t:.1} °C"));
+            log::info!(
+                "thermal model: the φ_P = {:.3} solution clouds (binodal) at {} and reaches its spinodal at {}; the Cahn–Hilliard model demixes only below the spinodal",
+                th.volume_fraction_polymer,
+                c("cloud_point_c"),
+                c("spinodal_c")
+            );
         }
         Ok(Self {
             cfg,
@@ -421,6 +429,7 @@ impl<'a> Driver<'a> {
             "voxels": self.cfg.grid.voxels(),
             "voxel_um": self.cfg.grid.voxel_um,
             "film_top_layer": self.cfg.bath_slab.as_ref().map_or(0, |b| b.layers),
+            "phase_diagram": phase_diagram(&self.cfg),
             "periodic_xy": self.cfg.stages.last().is_some_and(|s| s.boundary[..4].iter().all(|b| *b == crate::scene::Bc::Periodic)),
             "voxel_updates_per_s": vups,
             "final_fields": self.final_fields,
@@ -578,6 +587,24 @@ impl<'a> Driver<'a> {
             backend: self.backend.kind().to_string(),
         }
     }
+}
+
+/// Cloud point and spinodal of a TIPS scene's solution (Flory–Huggins with
+/// its χ(T) and chain length; `thermo`), for run.json and the log; null
+/// without a thermal model.
+fn phase_diagram(cfg: &Config) -> serde_json::Value {
+    let (Some(th), crate::scene::Model::Ternary { n_polymer, .. }) = (&cfg.thermal, &cfg.model) else {
+        return serde_json::Value::Null;
+    };
+    let (spin, cloud) = crate::thermo::spinodal_and_cloud_point_k(th.volume_fraction_polymer, *n_polymer, th.chi_a, th.chi_b_k);
+    let c = |t: Option<f64>| t.map(|t| t - crate::scene::tips::KELVIN);
+    json!({
+        "phi_p": th.volume_fraction_polymer,
+        "n_polymer": n_polymer,
+        "chi": format!("{} + {} K / T", th.chi_a, th.chi_b_k),
+        "spinodal_c": c(spin),
+        "cloud_point_c": c(cloud),
+    })
 }
 
 /// Runs the analysis stage and the lab measurements on the final polymer
