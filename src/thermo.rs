@@ -4,7 +4,8 @@
 //!   f(φ) = φ ln φ / N + (1 − φ) ln(1 − φ) + χ φ (1 − φ)   (kT per site),
 //!
 //! and, for χ(T) = A + B/T, the spinodal and cloud-point temperatures of a
-//! solution. The run states them for TIPS scenes, so a user sees how far the
+//! solution; for the ternary dope of a casting recipe, the non-solvent
+//! fraction at its spinodal. The run states them for TIPS scenes, so a user sees how far the
 //! cooling path runs between the cloud point (where demixing could start by
 //! nucleation) and the spinodal (where the Cahn–Hilliard model starts it); they
 //! are also the first piece of the planned nucleation pass
@@ -108,9 +109,55 @@ pub fn spinodal_and_cloud_point_k(phi: f64, n: f64, chi_a: f64, chi_b: f64) -> (
     (spin, t_of(chi_cloud))
 }
 
+/// Ternary Flory–Huggins (polymer P, solvent S, non-solvent N; φ_S implied):
+/// the non-solvent fraction at which a solution of polymer fraction `phi_p`
+/// that takes up non-solvent in place of solvent (φ_P fixed, as in the vapour
+/// and bath stages' first moments) reaches its spinodal, det H = 0 with the
+/// Hessian of docs/model.md. Searched upward from `phi_n0`; None if the
+/// solution is already unstable there or stays stable up to φ_S → 0.
+pub fn ternary_spinodal_nonsolvent(phi_p: f64, phi_n0: f64, n: f64, chi_ps: f64, chi_pn: f64, chi_sn: f64) -> Option<f64> {
+    let det = |pn: f64| {
+        let ps = 1.0 - phi_p - pn;
+        let hpp = 1.0 / (n * phi_p) + 1.0 / ps - 2.0 * chi_ps;
+        let hnn = 1.0 / pn + 1.0 / ps - 2.0 * chi_sn;
+        let hpn = 1.0 / ps - chi_ps + chi_pn - chi_sn;
+        hpp * hnn - hpn * hpn
+    };
+    let start = phi_n0.max(1e-12);
+    let end = 1.0 - phi_p - 1e-12;
+    if !(start < end) || det(start) <= 0.0 || !(phi_p > 0.0) {
+        return None;
+    }
+    // Step up to the first sign change, then bisect it.
+    let steps = 2000;
+    let mut a = start;
+    for i in 1..=steps {
+        let b = start + (end - start) * i as f64 / steps as f64;
+        if det(b) <= 0.0 {
+            return Some(bisect(a, b, |x| det(x) > 0.0));
+        }
+        a = b;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn psf_dope_spinodal_moves_with_chi_pn() {
+        // Seed 000's dope without PVP/LiCl: φ_P = 0.148, φ_N = 0.0196, N = 100,
+        // χ_PS = 0.24, χ_SN = 0.785 (docs/model.md §8): the water fraction at
+        // the spinodal falls as χ_PN rises (0.081, 0.030, 0.0245 for 3, 5, 5.5;
+        // computed independently from det H = 0 on a 0.0005 grid).
+        for (chi_pn, want) in [(3.0, 0.081), (5.0, 0.030), (5.5, 0.0245)] {
+            let got = ternary_spinodal_nonsolvent(0.148, 0.0196, 100.0, 0.24, chi_pn, 0.785).unwrap();
+            assert!((got - want).abs() < 0.0006, "χ_PN {chi_pn}: {got} vs {want}");
+        }
+        // A dope already past its spinodal has none ahead.
+        assert!(ternary_spinodal_nonsolvent(0.148, 0.05, 100.0, 0.24, 5.5, 0.785).is_none());
+    }
 
     #[test]
     fn symmetric_blend_binodal_is_the_closed_form() {

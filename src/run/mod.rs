@@ -196,6 +196,15 @@ impl<'a> Driver<'a> {
         if let Some(a) = &aux {
             backend.upload_aux(a);
         }
+        if cfg.thermal.is_none() {
+            let pd = phase_diagram(&cfg);
+            if let (Some(p), Some(n)) = (pd.get("phi_p").and_then(|v| v.as_f64()), pd.get("phi_n").and_then(|v| v.as_f64())) {
+                match pd.get("spinodal_phi_n").and_then(|v| v.as_f64()) {
+                    Some(s) => log::info!("dope φ_P = {p:.3}, φ_N = {n:.4}: taking up non-solvent in place of solvent, it reaches its spinodal at φ_N = {s:.4} ({:+.4})", s - n),
+                    None => log::info!("dope φ_P = {p:.3}, φ_N = {n:.4}: already inside its spinodal, or stable up to φ_S = 0"),
+                }
+            }
+        }
         if let Some(th) = &cfg.thermal {
             let u = cfg.thermal_units();
             if u.alpha_capped {
@@ -593,8 +602,22 @@ impl<'a> Driver<'a> {
 /// its χ(T) and chain length; `thermo`), for run.json and the log; null
 /// without a thermal model.
 fn phase_diagram(cfg: &Config) -> serde_json::Value {
-    let (Some(th), crate::scene::Model::Ternary { n_polymer, .. }) = (&cfg.thermal, &cfg.model) else {
+    let crate::scene::Model::Ternary { n_polymer, chi_ps, chi_pn, chi_sn, .. } = &cfg.model else {
         return serde_json::Value::Null;
+    };
+    let Some(th) = &cfg.thermal else {
+        // A casting dope: how much non-solvent, taken up in place of solvent,
+        // brings it to its spinodal.
+        let crate::scene::Initial::Uniform { phi_p, phi_n, .. } = cfg.initial else {
+            return serde_json::Value::Null;
+        };
+        let spin = crate::thermo::ternary_spinodal_nonsolvent(phi_p, phi_n, *n_polymer, *chi_ps, *chi_pn, *chi_sn);
+        return json!({
+            "phi_p": phi_p,
+            "phi_n": phi_n,
+            "spinodal_phi_n": spin,
+            "distance_to_spinodal": spin.map(|s| s - phi_n),
+        });
     };
     let (spin, cloud) = crate::thermo::spinodal_and_cloud_point_k(th.volume_fraction_polymer, *n_polymer, th.chi_a, th.chi_b_k);
     let c = |t: Option<f64>| t.map(|t| t - crate::scene::tips::KELVIN);
