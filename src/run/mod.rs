@@ -174,6 +174,8 @@ struct Driver<'a> {
     fresh: bool,
     last_snapshot_step: Option<u64>,
     final_fields: serde_json::Value,
+    /// `phase_diagram(cfg)`, computed once for the log and every run.json.
+    phase_diagram: serde_json::Value,
     started: Instant,
     warned_dt: bool,
 }
@@ -196,8 +198,8 @@ impl<'a> Driver<'a> {
         if let Some(a) = &aux {
             backend.upload_aux(a);
         }
+        let pd = phase_diagram(cfg);
         if cfg.thermal.is_none() {
-            let pd = phase_diagram(&cfg);
             if let (Some(p), Some(n)) = (pd.get("phi_p").and_then(|v| v.as_f64()), pd.get("phi_n").and_then(|v| v.as_f64())) {
                 match pd.get("spinodal_phi_n").and_then(|v| v.as_f64()) {
                     Some(s) => log::info!("dope φ_P = {p:.3}, φ_N = {n:.4}: taking up non-solvent in place of solvent, it reaches its spinodal at φ_N = {s:.4} ({:+.4})", s - n),
@@ -244,7 +246,6 @@ impl<'a> Driver<'a> {
                 None => log::info!("thermal model: the faces pass no mass (cooling.exchange = false)"),
             }
             log::info!("thermal model: thermodiffusion {}", if th.soret { "on (crystallization.soret = true)" } else { "off: the mass flux follows the isothermal potential difference" });
-            let pd = phase_diagram(&cfg);
             let c = |k: &str| pd.get(k).and_then(|v| v.as_f64()).map_or("none".to_string(), |t| format!("{t:.1} °C"));
             log::info!(
                 "thermal model: the φ_P = {:.3} solution clouds (binodal) at {} and reaches its spinodal at {}; the Cahn–Hilliard model demixes only below the spinodal",
@@ -264,6 +265,7 @@ impl<'a> Driver<'a> {
             fresh,
             last_snapshot_step: None,
             final_fields: serde_json::Value::Null,
+            phase_diagram: pd,
             started: Instant::now(),
             warned_dt: false,
         })
@@ -438,7 +440,7 @@ impl<'a> Driver<'a> {
             "voxels": self.cfg.grid.voxels(),
             "voxel_um": self.cfg.grid.voxel_um,
             "film_top_layer": self.cfg.bath_slab.as_ref().map_or(0, |b| b.layers),
-            "phase_diagram": phase_diagram(&self.cfg),
+            "phase_diagram": self.phase_diagram,
             "periodic_xy": self.cfg.stages.last().is_some_and(|s| s.boundary[..4].iter().all(|b| *b == crate::scene::Bc::Periodic)),
             "voxel_updates_per_s": vups,
             "final_fields": self.final_fields,
@@ -598,9 +600,10 @@ impl<'a> Driver<'a> {
     }
 }
 
-/// Cloud point and spinodal of a TIPS scene's solution (Flory–Huggins with
-/// its χ(T) and chain length; `thermo`), for run.json and the log; null
-/// without a thermal model.
+/// For run.json and the log (`thermo`): the cloud point and spinodal of a TIPS
+/// scene's solution (Flory–Huggins with its χ(T) and chain length), or the
+/// non-solvent fraction at which a ternary casting dope reaches its spinodal;
+/// null for other models.
 fn phase_diagram(cfg: &Config) -> serde_json::Value {
     let crate::scene::Model::Ternary { n_polymer, chi_ps, chi_pn, chi_sn, .. } = &cfg.model else {
         return serde_json::Value::Null;
