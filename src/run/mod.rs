@@ -178,6 +178,16 @@ struct Driver<'a> {
     phase_diagram: serde_json::Value,
     started: Instant,
     warned_dt: bool,
+    /// Liquid–liquid nucleation: the nuclei inserted so far, the summed
+    /// expectation, the draws not inserted (unresolved, rejected), and the step
+    /// and model time of the last pass. Passes fall at the first reduction at
+    /// or after each multiple of `every_steps`, so a resumed run makes the same ones.
+    nuclei: Vec<crate::solver::nucleation::Event>,
+    nuc_expected: f64,
+    nuc_unresolved: usize,
+    nuc_rejected: usize,
+    last_nuc_step: u64,
+    last_nuc_time: f64,
 }
 
 impl<'a> Driver<'a> {
@@ -254,7 +264,36 @@ impl<'a> Driver<'a> {
                 c("spinodal_c")
             );
         }
+        let nuclei = if fresh { Vec::new() } else { read_nuclei(&opts.out_dir.join("nucleation.csv"), state.step)? };
+        if let Some(ns) = &cfg.nucleation {
+            let t = ns.temperature_c + crate::solver::nucleation::KELVIN;
+            log::info!(
+                "droplet nucleation: J0 = {:.3e} µm⁻³ s⁻¹, σ = {} mN/m, site volume {} cm³/mol ({}), a pass every {} steps, nuclei of {}–{} voxels radius",
+                ns.rate_per_um3_s,
+                ns.interfacial_tension_mn_m,
+                ns.site_volume_cm3_mol,
+                if cfg.thermal.is_some() {
+                    "kT from each voxel's temperature".to_string()
+                } else {
+                    format!("σ̃ = {:.3e} kT per site face at {:.1} °C", ns.reduced_tension(t), ns.temperature_c)
+                },
+                ns.every_steps,
+                ns.min_radius_voxels,
+                ns.max_radius_voxels
+            );
+        }
+        // The last pass before a resume: the last multiple of every_steps passed,
+        // at the time the energy table recorded for it.
+        let every = cfg.nucleation.as_ref().map_or(1, |n| n.every_steps);
+        let last_nuc_step = state.step / every * every;
+        let last_nuc_time = rows.iter().rev().find(|r| r.step <= last_nuc_step).map_or(0.0, |r| r.time_s / cfg.units.time_s);
         Ok(Self {
+            nuclei,
+            nuc_expected: 0.0,
+            nuc_unresolved: 0,
+            nuc_rejected: 0,
+            last_nuc_step,
+            last_nuc_time,
             cfg,
             opts,
             dir: opts.out_dir.clone(),
@@ -269,6 +308,33 @@ impl<'a> Driver<'a> {
             started: Instant::now(),
             warned_dt: false,
         })
+    }
+
+    /// One liquid–liquid nucleation pass on the current fields (solver::nucleation).
+    /// True when it inserted a nucleus.
+    fn nucleation_pass(&mut self, ns: &crate::solver::nucleation::Settings) -> bool {
+        let mut phi = self.backend.download();
+        let aux = if self.cfg.thermal.is_some() { self.backend.download_aux() } else { Vec::new() };
+        let dt_s = self.seconds(self.state.time - self.last_nuc_time);
+        let time_s = self.seconds(self.state.time);
+        let rep = crate::solver::nucleation::pass(ns, &self.params, &mut phi, &aux, self.cfg.grid.voxel_um, dt_s, self.state.step, time_s);
+        self.last_nuc_time = self.state.time;
+        self.last_nuc_step = self.state.step;
+        self.nuc_expected += rep.expected;
+        self.nuc_unresolved += rep.unresolved;
+        self.nuc_rejected += rep.rejected;
+        if !rep.events.is_empty() {
+            self.backend.upload(&phi);
+            for e in &rep.events {
+                log::debug!(
+                    "droplet nucleation: t = {:.4e} s, nucleus at (z={}, y={}, x={}) of radius {:.3} µm, φ = ({:.4}, {:.4}) in a host at ({:.4}, {:.4}), Δg = {:.3e} kT/site, ΔG* = {:.1} kT",
+                    e.time_s, e.z, e.y, e.x, e.radius_um, e.inside[0], e.inside[1], e.host[0], e.host[1], e.dg_kt, e.barrier_kt
+                );
+            }
+            self.nuclei.extend(rep.events);
+            return true;
+        }
+        false
     }
 
     fn seconds(&self, model_time: f64) -> f64 {
@@ -413,10 +479,43 @@ impl<'a> Driver<'a> {
         }
         self.final_fields = json!({"npy": npy, "vti": vti, "step": self.state.step, "time_s": time_s});
         energy::write(&self.dir.join("energy.csv"), &self.rows)?;
+        self.write_nuclei()?;
         if self.cfg.outputs.checkpoint {
             checkpoint::write(&self.dir.join("checkpoint.bin"), &self.state, phi, aux.as_deref())?;
         }
         self.last_snapshot_step = Some(self.state.step);
+        Ok(())
+    }
+
+    /// `nucleation.csv`: one row per inserted nucleus (scenes with [droplet_nucleation]).
+    fn write_nuclei(&self) -> Result<()> {
+        if self.cfg.nucleation.is_none() {
+            return Ok(());
+        }
+        let vox = self.cfg.grid.voxel_um;
+        let mut text = String::from(NUCLEI_HEADER);
+        text.push('\n');
+        for e in &self.nuclei {
+            text.push_str(&format!(
+                "{},{:.6e},{},{},{},{:.4},{:.4},{:.4},{:.6},{:.6},{:.6},{:.6},{:.6e},{:.3},{:.3}\n",
+                e.step,
+                e.time_s,
+                e.z,
+                e.y,
+                e.x,
+                (e.z as f64 + 0.5) * vox,
+                e.radius_um,
+                e.radius_um / vox,
+                e.inside[0],
+                e.inside[1],
+                e.host[0],
+                e.host[1],
+                e.dg_kt,
+                e.barrier_kt,
+                e.temperature_c
+            ));
+        }
+        atomic_write(&self.dir.join("nucleation.csv"), text.as_bytes())?;
         Ok(())
     }
 
@@ -441,6 +540,13 @@ impl<'a> Driver<'a> {
             "voxel_um": self.cfg.grid.voxel_um,
             "film_top_layer": self.cfg.bath_slab.as_ref().map_or(0, |b| b.layers),
             "phase_diagram": self.phase_diagram,
+            "droplet_nucleation": self.cfg.nucleation.as_ref().map(|_| json!({
+                "nuclei": self.nuclei.len(),
+                "expected_this_session": self.nuc_expected,
+                "unresolved_this_session": self.nuc_unresolved,
+                "rejected_this_session": self.nuc_rejected,
+                "table": "nucleation.csv",
+            })),
             "periodic_xy": self.cfg.stages.last().is_some_and(|s| s.boundary[..4].iter().all(|b| *b == crate::scene::Bc::Periodic)),
             "voxel_updates_per_s": vups,
             "final_fields": self.final_fields,
@@ -535,6 +641,13 @@ impl<'a> Driver<'a> {
                 self.check(&t, stage)?;
                 self.state.dt = self.choose_dt(&t);
                 self.record(&t);
+                if let Some(ns) = &cfg.nucleation {
+                    if self.state.step / ns.every_steps > self.last_nuc_step / ns.every_steps && self.nucleation_pass(ns) {
+                        // New interfaces and dilute droplets stiffen the bulk: take the time step again.
+                        let t = self.backend.reduce();
+                        self.state.dt = self.choose_dt(&t);
+                    }
+                }
                 pb.set_position(((self.state.time / total) * 1000.0).min(1000.0) as u64);
                 let rate = if self.state.compute_s > 0.0 { self.state.step as f64 * voxels / self.state.compute_s } else { 0.0 };
                 pb.set_message(format!("step {} t={:.3e} s F={:.5e} {:.2e} vox/s", self.state.step, self.seconds(self.state.time), t.free_energy, rate));
@@ -574,6 +687,7 @@ impl<'a> Driver<'a> {
             self.snapshot(&phi)?;
         }
         energy::write(&self.dir.join("energy.csv"), &self.rows)?;
+        self.write_nuclei()?;
         let aux = self.cfg.thermal.as_ref().map(|_| self.backend.download_aux());
         let vols = self.volumes(&phi, aux.as_deref());
         if cfg.outputs.section_png {
@@ -598,6 +712,42 @@ impl<'a> Driver<'a> {
             backend: self.backend.kind().to_string(),
         }
     }
+}
+
+const NUCLEI_HEADER: &str = "step,time_s,z,y,x,depth_um,radius_um,radius_voxels,phi_p_inside,phi_n_inside,phi_p_host,phi_n_host,dg_kt_per_site,barrier_kt,temperature_c";
+
+/// The nuclei of an earlier session of a run, up to `step` (its checkpoint).
+fn read_nuclei(path: &Path, step: u64) -> Result<Vec<crate::solver::nucleation::Event>> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut out = Vec::new();
+    for (k, line) in text.lines().enumerate().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let bad = || anyhow::anyhow!("{}: line {} is not a nucleation row ({NUCLEI_HEADER})", path.display(), k + 1);
+        if f.len() != 15 {
+            return Err(bad());
+        }
+        let n = |i: usize| f[i].parse::<f64>().map_err(|_| bad());
+        let e = crate::solver::nucleation::Event {
+            step: n(0)? as u64,
+            time_s: n(1)?,
+            z: n(2)? as usize,
+            y: n(3)? as usize,
+            x: n(4)? as usize,
+            radius_um: n(6)?,
+            inside: [n(8)? as f32, n(9)? as f32],
+            host: [n(10)? as f32, n(11)? as f32],
+            dg_kt: n(12)?,
+            barrier_kt: n(13)?,
+            temperature_c: n(14)?,
+        };
+        if e.step <= step {
+            out.push(e);
+        }
+    }
+    Ok(out)
 }
 
 /// For run.json and the log (`thermo`): the cloud point and spinodal of a TIPS

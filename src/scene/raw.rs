@@ -34,6 +34,27 @@ pub struct RawScene {
     pub cooling: Option<super::tips::RawCooling>,
     /// TIPS: turns the thermal model (temperature, crystallinity) on.
     pub crystallization: Option<super::tips::RawCrystallization>,
+    /// Liquid–liquid nucleation in the metastable gap (solver::nucleation).
+    pub droplet_nucleation: Option<RawDropletNucleation>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDropletNucleation {
+    /// CNT prefactor J0, nuclei per µm³ per s.
+    pub rate_per_um3_s: f64,
+    /// Interfacial tension between the coexisting liquid phases, mN/m.
+    pub interfacial_tension_mn_m: f64,
+    /// Lattice-site volume (the solvent's or diluent's molar volume), cm³/mol.
+    pub site_volume_cm3_mol: f64,
+    /// Temperature for kT where the scene has no temperature field (°C, default 25).
+    pub temperature_c: Option<f64>,
+    /// Steps between passes (default: time.reduce_every).
+    pub every_steps: Option<i64>,
+    pub min_radius_voxels: Option<f64>,
+    pub max_radius_voxels: Option<f64>,
+    pub homogeneity: Option<f64>,
+    pub seed: Option<i64>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -164,6 +164,8 @@ pub struct Config {
     pub thermal: Option<super::tips::Thermal>,
     /// Explicit bath slab above the film (`initial.bath_layers`).
     pub bath_slab: Option<BathSlab>,
+    /// Liquid–liquid nucleation in the metastable gap (`[droplet_nucleation]`).
+    pub nucleation: Option<crate::solver::nucleation::Settings>,
     /// The scene as given, with overrides applied (written to the run folder).
     #[serde(skip)]
     pub raw_table: toml::Table,
@@ -559,6 +561,40 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         threshold: raw.analysis.threshold.map(|t| v.range("analysis.threshold", t, 0.0, 1.0)).transpose()?,
     };
 
+    let nucleation = match &raw.droplet_nucleation {
+        None => None,
+        Some(d) => {
+            if !ternary {
+                return Err(v.bad("droplet_nucleation", "(set)", "liquid–liquid nucleation needs model.kind = \"ternary\""));
+            }
+            let every = d.every_steps.unwrap_or(time.reduce_every as i64);
+            if every < 1 {
+                return Err(v.bad("droplet_nucleation.every_steps", every, "must be an integer >= 1"));
+            }
+            let seed = d.seed.unwrap_or(1);
+            if !(0..=u32::MAX as i64).contains(&seed) {
+                return Err(v.bad("droplet_nucleation.seed", seed, "must be an integer from 0 to 4294967295"));
+            }
+            let min_r = v.range("droplet_nucleation.min_radius_voxels", d.min_radius_voxels.unwrap_or(1.5), 0.5, 50.0)?;
+            let max_r = v.range("droplet_nucleation.max_radius_voxels", d.max_radius_voxels.unwrap_or(6.0), 0.5, 50.0)?;
+            if max_r < min_r {
+                return Err(v.bad("droplet_nucleation.max_radius_voxels", max_r, &format!("must be >= droplet_nucleation.min_radius_voxels ({min_r})")));
+            }
+            Some(crate::solver::nucleation::Settings {
+                rate_per_um3_s: v.range("droplet_nucleation.rate_per_um3_s", d.rate_per_um3_s, 0.0, 1e40)?,
+                interfacial_tension_mn_m: v.positive("droplet_nucleation.interfacial_tension_mn_m", d.interfacial_tension_mn_m)?,
+                site_volume_cm3_mol: v.positive("droplet_nucleation.site_volume_cm3_mol", d.site_volume_cm3_mol)?,
+                temperature_c: v.range("droplet_nucleation.temperature_c", d.temperature_c.unwrap_or(25.0), -100.0, 400.0)?,
+                // A pass falls on a reduction: every_steps is rounded up to a multiple of time.reduce_every.
+                every_steps: (every as u64).div_ceil(time.reduce_every) * time.reduce_every,
+                min_radius_voxels: min_r,
+                max_radius_voxels: max_r,
+                homogeneity: v.range("droplet_nucleation.homogeneity", d.homogeneity.unwrap_or(0.02), 1e-4, 0.5)?,
+                seed: seed as u32,
+            })
+        }
+    };
+
     Ok(Config {
         name: raw.name.clone().unwrap_or_else(|| "scene".into()),
         description: raw.description.clone().unwrap_or_default(),
@@ -576,6 +612,7 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         recipe,
         thermal,
         bath_slab,
+        nucleation,
         raw_table: table,
     })
 }

@@ -6,6 +6,7 @@
 //! interval and writes outputs; nothing is read back between reductions.
 
 pub mod cpu;
+pub mod nucleation;
 pub mod params;
 pub mod stability;
 
