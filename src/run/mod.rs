@@ -188,6 +188,8 @@ struct Driver<'a> {
     nuc_rejected: usize,
     last_nuc_step: u64,
     last_nuc_time: f64,
+    /// Wall time spent in nucleation passes this session (download, pass, upload).
+    nuc_wall_s: f64,
 }
 
 impl<'a> Driver<'a> {
@@ -294,6 +296,7 @@ impl<'a> Driver<'a> {
             nuc_rejected: 0,
             last_nuc_step,
             last_nuc_time,
+            nuc_wall_s: 0.0,
             cfg,
             opts,
             dir: opts.out_dir.clone(),
@@ -313,6 +316,13 @@ impl<'a> Driver<'a> {
     /// One liquid–liquid nucleation pass on the current fields (solver::nucleation).
     /// True when it inserted a nucleus.
     fn nucleation_pass(&mut self, ns: &crate::solver::nucleation::Settings) -> bool {
+        let started = Instant::now();
+        let inserted = self.nucleation_pass_inner(ns);
+        self.nuc_wall_s += started.elapsed().as_secs_f64();
+        inserted
+    }
+
+    fn nucleation_pass_inner(&mut self, ns: &crate::solver::nucleation::Settings) -> bool {
         let mut phi = self.backend.download();
         let aux = if self.cfg.thermal.is_some() { self.backend.download_aux() } else { Vec::new() };
         let dt_s = self.seconds(self.state.time - self.last_nuc_time);
@@ -545,6 +555,7 @@ impl<'a> Driver<'a> {
                 "expected_this_session": self.nuc_expected,
                 "unresolved_this_session": self.nuc_unresolved,
                 "rejected_this_session": self.nuc_rejected,
+                "pass_wall_time_s_this_session": self.nuc_wall_s,
                 "table": "nucleation.csv",
             })),
             "periodic_xy": self.cfg.stages.last().is_some_and(|s| s.boundary[..4].iter().all(|b| *b == crate::scene::Bc::Periodic)),
