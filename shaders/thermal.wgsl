@@ -1,5 +1,6 @@
 // Kernel: one explicit Euler step of the thermal model (TIPS):
-//   dT/dt   = alpha lap T + (latent rise) phi_p dpsi/dt, Newton cooling at the z faces;
+//   dT/dt   = alpha lap T + (latent rise) phi_p dpsi/dt, Newton cooling at the z faces
+//             (lumped column, thermal.z = 1: the faces' heat drawn evenly from every voxel);
 //   dpsi/dt = L_psi (kappa_psi lap psi - d f_c / d psi), psi in [0, 1];
 // then nucleation: seeded nuclei (residual crystals) switch on where the melt is
 // undercooled by more than their activation undercooling, and thermal nuclei
@@ -40,13 +41,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             let b = aux[u32(j)];
             lap_t = lap_t + (b.x - t);
             lap_psi = lap_psi + (b.y - psi);
-        } else if (f == 4u) {
+        } else if (f == 4u && P.thermal.z == 0u) {
             // Newton cooling through the top face (beta = 0: insulated).
             lap_t = lap_t + P.th_face.x * (P.th_face.y - t);
-        } else if (f == 5u) {
+        } else if (f == 5u && P.thermal.z == 0u) {
             lap_t = lap_t + P.th_face.z * (P.th_face.w - t);
         }
         // Other walls: insulated, and zero normal gradient of psi.
+    }
+    if (P.thermal.z != 0u) {
+        // Lumped column: the faces' heat is drawn from every voxel alike (1/nz of it each).
+        lap_t = lap_t + (P.th_face.x * (P.th_face.y - t) + P.th_face.z * (P.th_face.w - t)) / f32(P.nz);
     }
     let chi = chi_tm(phi[i], t);
     let shift = medium_shift(pos.z);

@@ -362,3 +362,31 @@ fn low_dissolution_temperature_gels_before_demixing_and_high_demixes_first() {
     let d_hi = d_hi.expect("160 °C demixes");
     assert!(c_hi.is_none_or(|c| c > d_hi), "160 °C: demixes ({d_hi} s) before it gels ({c_hi:?} s)");
 }
+
+/// `cooling.column = "lumped"`: the faces' heat is drawn evenly from every voxel,
+/// so the column cools as one piece at the same total rate as through its faces
+/// (a column much thinner than the film's thermal length). Same on the GPU.
+#[test]
+fn a_lumped_column_cools_uniformly_at_the_face_rate() {
+    let face = small_tips(16, 160.0, &[]);
+    let lump = small_tips(16, 160.0, &["cooling.column=lumped"]);
+    let (pf, pl) = (face.params(&face.stages[0]), lump.params(&lump.stages[0]));
+    assert!(pl.lumped_column() && !pf.lumped_column());
+    let (mut f, dt) = common::start(&face, common::cpu_backend(&pf), 0.5);
+    let (mut l, _) = common::start(&lump, common::cpu_backend(&pl), 0.5);
+    let (mut g, _) = common::start(&lump, common::gpu_backend(&pl), 0.5);
+    let steps = common::steps(&pl, 0, 400, dt);
+    let t0 = l.reduce().sum_t / 4096.0;
+    for b in [&mut f, &mut l, &mut g] {
+        b.advance(&steps);
+    }
+    let spread = |a: &[[f32; 2]]| a.iter().map(|c| c[0]).fold(f32::MIN, f32::max) - a.iter().map(|c| c[0]).fold(f32::MAX, f32::min);
+    let (af, al, ag) = (f.download_aux(), l.download_aux(), g.download_aux());
+    let (mf, ml) = (f.reduce().sum_t / 4096.0, l.reduce().sum_t / 4096.0);
+    let dgpu = al.iter().zip(&ag).map(|(a, b)| (a[0] - b[0]).abs()).fold(0.0f32, f32::max);
+    eprintln!("400 steps from {t0:.2} K: face cooling mean {mf:.3} K, spread {:.3} K; lumped mean {ml:.3} K, spread {:.2e} K; GPU vs CPU |ΔT| {dgpu:.1e}", spread(&af), spread(&al));
+    assert!(t0 - ml > 1.0, "the lumped column cooled by {} K", t0 - ml);
+    assert!(spread(&al) < 1e-3 * spread(&af).max(1.0) || spread(&al) < 1e-3, "lumped spread {} K vs face {} K", spread(&al), spread(&af));
+    assert!(((t0 - ml) / (t0 - mf) - 1.0).abs() < 0.05, "heat removed: lumped {} K vs faces {} K", t0 - ml, t0 - mf);
+    assert!(dgpu < 1e-2, "GPU vs CPU {dgpu}");
+}

@@ -257,6 +257,9 @@ impl<'a> Driver<'a> {
                 ),
                 None => log::info!("thermal model: the faces pass no mass (cooling.exchange = false)"),
             }
+            if th.lumped {
+                log::info!("thermal model: lumped column (cooling.column = \"lumped\"): the faces' heat is drawn evenly from every voxel");
+            }
             log::info!("thermal model: thermodiffusion {}", if th.soret { "on (crystallization.soret = true)" } else { "off: the mass flux follows the isothermal potential difference" });
             let c = |k: &str| pd.get(k).and_then(|v| v.as_f64()).map_or("none".to_string(), |t| format!("{t:.1} °C"));
             log::info!(

@@ -707,7 +707,7 @@ impl Config {
         }
         if let Some(th) = &self.thermal {
             let mu = self.thermal_units();
-            p.thermal = [1, u32::from(!th.soret), 0, 0];
+            p.thermal = [1, u32::from(!th.soret), u32::from(th.lumped), 0];
             p.chi_ps = (th.chi_a + th.chi_b_k / (th.dissolution_temperature_c + super::tips::KELVIN)) as f32;
             p.th_chi = [th.chi_a as f32, th.chi_b_k as f32, (1.0 / (th.melting_point_c + super::tips::KELVIN)) as f32, (1.0 / th.latent_k) as f32];
             p.th_cryst = [th.latent_k as f32, th.barrier_kt as f32, th.kappa_psi as f32, th.mobility as f32];

@@ -63,6 +63,11 @@ pub struct RawCooling {
     pub exchange: Option<bool>,
     /// Diluent already in the bath, volume fraction (default 0.01).
     pub bath_diluent_fraction: Option<f64>,
+    /// How the column loses heat: "conducting" (default: Newton cooling through
+    /// its z faces, conducted through the column) or "lumped" (the same heat
+    /// drawn evenly from every voxel: a column much thinner than the film's
+    /// thermal length, docs/model.md §7).
+    pub column: Option<String>,
 }
 
 /// Diluent/medium exchange at the faces a liquid medium touches (`cooling.exchange`).
@@ -183,6 +188,8 @@ pub struct Thermal {
     pub max_lewis: f64,
     /// Thermodiffusion through χ(T) on (true) or taken out of the mass flux.
     pub soret: bool,
+    /// `cooling.column = "lumped"`.
+    pub lumped: bool,
     /// Medium/diluent exchange at the faces (None: the faces pass no mass).
     pub exchange: Option<MediumExchange>,
     pub top: FaceCooling,
@@ -494,6 +501,11 @@ pub(super) fn resolve(
         film_thickness_um: film,
         max_lewis: c.range("crystallization.max_lewis", cr.max_lewis.unwrap_or(20.0), 1.0, 1e6)?,
         soret: cr.soret.unwrap_or(false),
+        lumped: match cool.column.as_deref().unwrap_or("conducting") {
+            "conducting" => false,
+            "lumped" => true,
+            other => return Err(c.bad("cooling.column", format!("\"{other}\""), "must be \"conducting\" or \"lumped\"")),
+        },
         exchange,
         top,
         back,

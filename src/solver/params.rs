@@ -62,7 +62,9 @@ pub struct Params {
     pub vap: [f32; 4],
     /// Thermal model (TIPS): (1 = temperature and crystallinity fields are on,
     /// 1 = the mass flux is driven by the isothermal potential difference (no
-    /// thermodiffusion; `crystallization.soret = false`), 0, 0).
+    /// thermodiffusion; `crystallization.soret = false`), 1 = lumped column (the
+    /// faces' Newton heat flux is drawn evenly from every voxel; `cooling.column =
+    /// "lumped"`), 0).
     pub thermal: [u32; 4],
     /// (chi_a, chi_b in K, 1/Tm0 in 1/K, 1/L in 1/K): chi_ps(T) = chi_a + chi_b / T, and
     /// Flory's depressed melting point 1/Tm = 1/Tm0 + (phi_1 - chi phi_1^2) / L.
@@ -99,6 +101,10 @@ impl Params {
     }
     /// Thermal model without thermodiffusion: a temperature difference alone
     /// drives no mass flux.
+    /// Lumped column: the cooling acts on every voxel, not through the z faces.
+    pub fn lumped_column(&self) -> bool {
+        self.thermal[0] != 0 && self.thermal[2] != 0
+    }
     pub fn isothermal_flux(&self) -> bool {
         self.thermal[0] != 0 && self.thermal[1] != 0
     }

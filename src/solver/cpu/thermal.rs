@@ -24,17 +24,22 @@ pub fn thermal(p: &Params, s: &StepInfo, phi: &[[f32; 2]], aux: &[[f32; 2]], out
             let [t, psi] = aux[i as usize];
             let q = phi[i as usize][0].clamp(0.0, 1.0);
             let (mut lap_t, mut lap_psi) = (0.0f32, 0.0f32);
+            let lumped = p.lumped_column();
             for f in 0..6 {
                 let j = neighbor(p, pos, f);
                 if j >= 0 {
                     let b = aux[j as usize];
                     lap_t += b[0] - t;
                     lap_psi += b[1] - psi;
-                } else if f == 4 {
+                } else if f == 4 && !lumped {
                     lap_t += p.th_face[0] * (p.th_face[1] - t);
-                } else if f == 5 {
+                } else if f == 5 && !lumped {
                     lap_t += p.th_face[2] * (p.th_face[3] - t);
                 }
+            }
+            if lumped {
+                // The faces' heat is drawn from every voxel alike (1/nz of it each).
+                lap_t += (p.th_face[0] * (p.th_face[1] - t) + p.th_face[2] * (p.th_face[3] - t)) / p.nz as f32;
             }
             let chi = chi_tm(p, phi[i as usize], t);
             let shift = medium_shift(p, pos[2]);
