@@ -51,7 +51,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     if (P.thermal.z != 0u) {
         // Lumped column: the faces' heat is drawn from every voxel alike (1/nz of it each).
-        lap_t = lap_t + (P.th_face.x * (P.th_face.y - t) + P.th_face.z * (P.th_face.w - t)) / f32(P.nz);
+        // (A periodic z face is no face: it removes nothing, as in the conducting form.)
+        var top = 0.0;
+        var back = 0.0;
+        if (P.bc1.x != 0u) {
+            top = P.th_face.x * (P.th_face.y - t);
+        }
+        if (P.bc1.y != 0u) {
+            back = P.th_face.z * (P.th_face.w - t);
+        }
+        lap_t = lap_t + (top + back) / f32(P.nz);
     }
     let chi = chi_tm(phi[i], t);
     let shift = medium_shift(pos.z);

@@ -38,6 +38,8 @@ kappa_n = 0.5
 [initial]
 phi_p = {phi}
 phi_n = 0.0
+noise = 0.005
+seed = 2
 [noise]
 amplitude = 0.0
 [time]
@@ -106,14 +108,20 @@ fn energy_column(dir: &Path, name: &str) -> Vec<f64> {
 fn a_metastable_solution_demixes_only_by_nucleation() {
     let dir = tempfile::tempdir().unwrap();
     let (plain, nuc) = (dir.path().join("plain"), dir.path().join("nuc"));
+    let range = |p: &[f32]| p.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    // Cahn–Hilliard alone: the ±0.005 cast-in perturbation dies out (f'' > 0 in the
+    // gap, so every mode decays). This is a sanity check of the run, not a
+    // discriminating control: with this slow polymer (D_P = D_S/N) a box inside the
+    // spinodal also needs ~10 times longer than this run to demix visibly (measured
+    // at φ_P = 0.17 with D_P = 0.01 and 0.1, session 6). The pass's own eligibility
+    // (no events inside the spinodal or outside the binodal) is tested in
+    // solver::nucleation.
     run::run(&box_scene(false, &[]), &opts(&plain)).unwrap();
+    let (lo, hi) = range(&final_phi_p(&plain));
+    assert!(hi - lo < 2e-3, "without nucleation the metastable box demixed: φ_P from {lo} to {hi}");
+
     let out = run::run(&box_scene(true, &[]), &opts(&nuc)).unwrap();
     assert!(out.steps > 200, "{} steps", out.steps);
-
-    // Cahn–Hilliard alone: the metastable solution stays mixed.
-    let p = final_phi_p(&plain);
-    let (lo, hi) = p.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-    assert!(hi - lo < 1e-4, "without nucleation the box demixed: φ_P from {lo} to {hi}");
 
     // With the pass: droplets of the lean phase that persist (r > r*), the
     // polymer conserved, and the free energy falling between passes.
@@ -142,7 +150,8 @@ fn a_metastable_solution_demixes_only_by_nucleation() {
 fn a_resumed_run_draws_the_same_nuclei() {
     let dir = tempfile::tempdir().unwrap();
     let (full, part) = (dir.path().join("full"), dir.path().join("part"));
-    let cfg = box_scene(true, &[]);
+    // A pass every third reduction, and a stop between passes.
+    let cfg = box_scene(true, &["droplet_nucleation.every_steps=60"]);
     run::run(&cfg, &opts(&full)).unwrap();
     let mut o = opts(&part);
     o.until_s = Some(1.5);

@@ -594,6 +594,7 @@ impl<'a> Driver<'a> {
         let result = self.drive_inner();
         if let Err(e) = &result {
             let _ = energy::write(&self.dir.join("energy.csv"), &self.rows);
+            let _ = self.write_nuclei();
             let _ = self.write_run_json("failed", Some(format!("{e:#}")));
         }
         result

@@ -99,12 +99,12 @@ impl Params {
     pub fn is_thermal(&self) -> bool {
         self.thermal[0] != 0
     }
-    /// Thermal model without thermodiffusion: a temperature difference alone
-    /// drives no mass flux.
     /// Lumped column: the cooling acts on every voxel, not through the z faces.
     pub fn lumped_column(&self) -> bool {
         self.thermal[0] != 0 && self.thermal[2] != 0
     }
+    /// Thermal model without thermodiffusion: a temperature difference alone
+    /// drives no mass flux.
     pub fn isothermal_flux(&self) -> bool {
         self.thermal[0] != 0 && self.thermal[1] != 0
     }

@@ -3,7 +3,7 @@
 
 use super::free_energy::{chi_tm, dfc_dpsi, inv_tm, medium_shift};
 use super::{coords, neighbor, pcg, CHUNK};
-use crate::solver::params::{Params, StepInfo};
+use crate::solver::params::{Params, StepInfo, BC_PERIODIC};
 use rayon::prelude::*;
 
 fn unit01(h: u32) -> f32 {
@@ -39,7 +39,10 @@ pub fn thermal(p: &Params, s: &StepInfo, phi: &[[f32; 2]], aux: &[[f32; 2]], out
             }
             if lumped {
                 // The faces' heat is drawn from every voxel alike (1/nz of it each).
-                lap_t += (p.th_face[0] * (p.th_face[1] - t) + p.th_face[2] * (p.th_face[3] - t)) / p.nz as f32;
+                // (A periodic z face is no face: it removes nothing, as in the conducting form.)
+                let top = if p.bc1[0] != BC_PERIODIC { p.th_face[0] * (p.th_face[1] - t) } else { 0.0 };
+                let back = if p.bc1[1] != BC_PERIODIC { p.th_face[2] * (p.th_face[3] - t) } else { 0.0 };
+                lap_t += (top + back) / p.nz as f32;
             }
             let chi = chi_tm(p, phi[i as usize], t);
             let shift = medium_shift(p, pos[2]);
