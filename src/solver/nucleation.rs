@@ -425,31 +425,23 @@ pub fn insert(p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], centre: [usize
     // Ball (w > 1e-3) and shell radii; the shell holds at least SHELL times the ball's volume.
     let ball_out = r + 0.75 * 3.8;
     let reach = ((SHELL + 1.0).cbrt() * ball_out + 3.0).ceil() as i64;
+    // A coordinate on the grid: wrapped across a periodic face, None past a wall.
+    let wrap = |v: i64, n: i64, periodic: bool| {
+        if (0..n).contains(&v) {
+            Some(v)
+        } else if periodic {
+            Some(v.rem_euclid(n))
+        } else {
+            None
+        }
+    };
     let mut cells: Vec<(usize, f64)> = Vec::new();
     for dz in -reach..=reach {
-        let mut z = centre[0] as i64 + dz;
-        if z < 0 || z >= nz {
-            if !per[2] {
-                continue;
-            }
-            z = z.rem_euclid(nz);
-        }
+        let Some(z) = wrap(centre[0] as i64 + dz, nz, per[2]) else { continue };
         for dy in -reach..=reach {
-            let mut y = centre[1] as i64 + dy;
-            if y < 0 || y >= ny {
-                if !per[1] {
-                    continue;
-                }
-                y = y.rem_euclid(ny);
-            }
+            let Some(y) = wrap(centre[1] as i64 + dy, ny, per[1]) else { continue };
             for dx in -reach..=reach {
-                let mut x = centre[2] as i64 + dx;
-                if x < 0 || x >= nx {
-                    if !per[0] {
-                        continue;
-                    }
-                    x = x.rem_euclid(nx);
-                }
+                let Some(x) = wrap(centre[2] as i64 + dx, nx, per[0]) else { continue };
                 let d = ((dx * dx + dy * dy + dz * dz) as f64).sqrt();
                 cells.push((((z * ny + y) * nx + x) as usize, d));
             }
