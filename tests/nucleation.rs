@@ -129,6 +129,11 @@ fn a_metastable_solution_demixes_only_by_nucleation() {
     let run: serde_json::Value = serde_json::from_slice(&std::fs::read(nuc.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["droplet_nucleation"]["nuclei"].as_u64().unwrap() as usize, events.len());
     assert!(!events.is_empty(), "no nuclei: {}", run["droplet_nucleation"]);
+    // The rejected draws are split by reason, and the reasons add up.
+    let by = run["droplet_nucleation"]["rejected_by_reason_this_session"].as_object().expect("rejected_by_reason_this_session");
+    assert_eq!(by.len(), 5, "{by:?}");
+    let split: u64 = by.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(split, run["droplet_nucleation"]["rejected_this_session"].as_u64().unwrap(), "{by:?}");
     let text = std::fs::read_to_string(nuc.join("nucleation.csv")).unwrap();
     let rows: Vec<Vec<f64>> = text.lines().skip(1).map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
     let inserted: f64 = rows.iter().map(|r| (4.0 / 3.0) * std::f64::consts::PI * r[7].powi(3)).sum();

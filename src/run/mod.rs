@@ -186,6 +186,7 @@ struct Driver<'a> {
     nuc_expected: f64,
     nuc_unresolved: usize,
     nuc_rejected: usize,
+    nuc_rejected_by: [usize; 5],
     last_nuc_step: u64,
     last_nuc_time: f64,
     /// Wall time spent in nucleation passes this session (download, pass, upload).
@@ -297,6 +298,7 @@ impl<'a> Driver<'a> {
             nuc_expected: 0.0,
             nuc_unresolved: 0,
             nuc_rejected: 0,
+            nuc_rejected_by: [0; 5],
             last_nuc_step,
             last_nuc_time,
             nuc_wall_s: 0.0,
@@ -336,6 +338,9 @@ impl<'a> Driver<'a> {
         self.nuc_expected += rep.expected;
         self.nuc_unresolved += rep.unresolved;
         self.nuc_rejected += rep.rejected;
+        for (a, b) in self.nuc_rejected_by.iter_mut().zip(rep.rejected_by) {
+            *a += b;
+        }
         if !rep.events.is_empty() {
             self.backend.upload(&phi);
             for e in &rep.events {
@@ -558,6 +563,7 @@ impl<'a> Driver<'a> {
                 "expected_this_session": self.nuc_expected,
                 "unresolved_this_session": self.nuc_unresolved,
                 "rejected_this_session": self.nuc_rejected,
+                "rejected_by_reason_this_session": crate::solver::nucleation::Reject::NAMES.iter().zip(self.nuc_rejected_by).map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
                 "pass_wall_time_s_this_session": self.nuc_wall_s,
                 "table": "nucleation.csv",
             })),

@@ -287,6 +287,26 @@ pub struct PassReport {
     pub unresolved: usize,
     /// Drawn events whose ball or shell was not homogeneous or would leave the simplex.
     pub rejected: usize,
+    /// `rejected` by reason, indexed by [`Reject`] (the draw cap last).
+    pub rejected_by: [usize; 5],
+}
+
+/// Why a drawn nucleus was not inserted (see [`insert`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reject {
+    /// A voxel of the ball or shell is crystallized (ψ ≥ 0.01).
+    Crystal = 0,
+    /// A voxel of the ball or shell differs from the centre by more than the tolerance.
+    Inhomogeneous = 1,
+    /// The grid (walls, or a periodic column too small) cannot hold the shell.
+    NoRoom = 2,
+    /// The depleted shell would leave the simplex.
+    Simplex = 3,
+}
+
+impl Reject {
+    /// Names of the reasons in the order of `PassReport::rejected_by`.
+    pub const NAMES: [&'static str; 5] = ["crystal_in_footprint", "inhomogeneous_footprint", "no_room_for_shell", "leaves_simplex", "over_draw_cap"];
 }
 
 /// Per-voxel nucleation rate J (per µm³ per s) of the current fields, with the
@@ -379,6 +399,7 @@ pub fn pass(s: &Settings, p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], vo
     let drawn = rng.poisson(acc);
     let count = drawn.min(rep.metastable as u64).min(MAX_DRAWS);
     rep.rejected += (drawn - count) as usize;
+    rep.rejected_by[4] += (drawn - count) as usize;
     for _ in 0..count {
         let u = rng.uniform() * acc;
         let i = cum.partition_point(|&c| c <= u).min(cum.len() - 1);
@@ -392,8 +413,8 @@ pub fn pass(s: &Settings, p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], vo
             continue;
         }
         let pos = super::cpu::coords(p, i as u32);
-        if insert(p, phi, aux, [pos[2] as usize, pos[1] as usize, pos[0] as usize], r, tan.other, 2.0 * s.homogeneity as f32) {
-            rep.events.push(Event {
+        match insert(p, phi, aux, [pos[2] as usize, pos[1] as usize, pos[0] as usize], r, tan.other, 2.0 * s.homogeneity as f32) {
+            Ok(()) => rep.events.push(Event {
                 step,
                 time_s,
                 z: pos[2] as usize,
@@ -405,9 +426,11 @@ pub fn pass(s: &Settings, p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], vo
                 dg_kt: tan.dg as f64,
                 barrier_kt: s.barrier_kt(tan.dg as f64, t as f64),
                 temperature_c: t as f64 - KELVIN,
-            });
-        } else {
-            rep.rejected += 1;
+            }),
+            Err(why) => {
+                rep.rejected += 1;
+                rep.rejected_by[why as usize] += 1;
+            }
         }
     }
     rep
@@ -415,9 +438,10 @@ pub fn pass(s: &Settings, p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], vo
 
 /// Inserts a tanh ball of composition `other` and radius `r` voxels at
 /// `centre` ([z, y, x]), taking the excess from a shell around it. Returns
-/// false (and changes nothing) if any voxel of ball or shell differs from the
-/// centre by more than `tol`, is crystallized, or would leave the simplex.
-pub fn insert(p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], centre: [usize; 3], r: f64, other: [f32; 2], tol: f32) -> bool {
+/// why not (and changes nothing) if the grid cannot hold the shell, or any
+/// voxel of ball or shell is crystallized, differs from the centre by more
+/// than `tol`, or would leave the simplex.
+pub fn insert(p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], centre: [usize; 3], r: f64, other: [f32; 2], tol: f32) -> Result<(), Reject> {
     let [nx, ny, nz] = [p.nx as i64, p.ny as i64, p.nz as i64];
     let per = [p.bc0[0] == super::params::BC_PERIODIC, p.bc0[2] == super::params::BC_PERIODIC, p.bc1[0] == super::params::BC_PERIODIC];
     let c0 = phi[(centre[0] * ny as usize + centre[1]) * nx as usize + centre[2]];
@@ -459,14 +483,19 @@ pub fn insert(p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], centre: [usize
         }
         shell_out += 1.0;
         if shell_out > reach as f64 {
-            return false;
+            return Err(Reject::NoRoom);
         }
     }
     let used: Vec<(usize, f64)> = cells.into_iter().filter(|c| c.1 <= shell_out).collect();
+    // A crystal anywhere in the footprint counts before an inhomogeneity (its
+    // halo would otherwise hide it).
+    if p.is_thermal() && used.iter().any(|&(i, _)| aux[i][1] >= 0.01) {
+        return Err(Reject::Crystal);
+    }
     for &(i, _) in &used {
         let c = phi[i];
-        if (c[0] - c0[0]).abs() > tol || (c[1] - c0[1]).abs() > tol || (p.is_thermal() && aux[i][1] >= 0.01) {
-            return false;
+        if (c[0] - c0[0]).abs() > tol || (c[1] - c0[1]).abs() > tol {
+            return Err(Reject::Inhomogeneous);
         }
     }
     let mut new: Vec<(usize, [f32; 2])> = Vec::with_capacity(used.len());
@@ -490,12 +519,12 @@ pub fn insert(p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], centre: [usize
         new.push((i, [c[0] - per_cell[0], c[1] - per_cell[1]]));
     }
     if new.iter().any(|(_, v)| !(v[0] > 0.0 && v[1] >= 0.0 && v[0] + v[1] < 1.0)) {
-        return false;
+        return Err(Reject::Simplex);
     }
     for (i, v) in new {
         phi[i] = v;
     }
-    true
+    Ok(())
 }
 
 #[cfg(test)]
@@ -603,15 +632,37 @@ mod tests {
         let before: f64 = phi.iter().map(|v| v[0] as f64).sum();
         let t = parallel_tangent(&p, c, p.chi_ps, p.chi_pn).unwrap();
         // Centre at a corner (z = 0, x = 23): the ball wraps around the periodic faces.
-        assert!(insert(&p, &mut phi, &[], [0, 1, 23], 2.5, t.other, 0.04));
+        assert_eq!(insert(&p, &mut phi, &[], [0, 1, 23], 2.5, t.other, 0.04), Ok(()));
         let after: f64 = phi.iter().map(|v| v[0] as f64).sum();
         assert!((after - before).abs() < 1e-4, "{before} → {after}");
         let centre = phi[(0 * 24 + 1) * 24 + 23];
         assert!((centre[0] - t.other[0]).abs() < 0.02, "{centre:?}");
         // A second nucleus overlapping the first is refused and changes nothing.
         let copy = phi.clone();
-        assert!(!insert(&p, &mut phi, &[], [0, 2, 23], 2.5, t.other, 0.04));
+        assert_eq!(insert(&p, &mut phi, &[], [0, 2, 23], 2.5, t.other, 0.04), Err(Reject::Inhomogeneous));
         assert_eq!(phi, copy);
+    }
+
+    #[test]
+    fn a_refused_nucleus_says_why() {
+        let (mut p, c) = metastable_box(24);
+        let t = parallel_tangent(&p, c, p.chi_ps, p.chi_pn).unwrap();
+        let phi0 = vec![c; p.n_total as usize];
+        // One crystallized voxel in the shell (6 voxels from the centre; the ball ends
+        // at 5.35 and its shell of 12 times its volume at about 7).
+        p.thermal[0] = 1;
+        let mut aux = vec![[400.0f32, 0.0]; p.n_total as usize];
+        aux[(12 * 24 + 12) * 24 + 18] = [400.0, 0.5];
+        let mut phi = phi0.clone();
+        assert_eq!(insert(&p, &mut phi, &aux, [12, 12, 12], 2.5, t.other, 0.04), Err(Reject::Crystal));
+        assert_eq!(phi, phi0);
+        // Without the crystal it goes in.
+        aux[(12 * 24 + 12) * 24 + 18] = [400.0, 0.0];
+        assert_eq!(insert(&p, &mut phi, &aux, [12, 12, 12], 2.5, t.other, 0.04), Ok(()));
+        // A ball that with its shell needs more than the whole 24³ box has no room.
+        let mut phi = phi0.clone();
+        assert_eq!(insert(&p, &mut phi, &aux, [12, 12, 12], 9.0, t.other, 0.04), Err(Reject::NoRoom));
+        assert_eq!(phi, phi0);
     }
 
     /// Runs the CPU twins on `phi` for `steps` steps and returns the polymer-lean voxel count.
@@ -636,7 +687,7 @@ mod tests {
         let mut counts = Vec::new();
         for f in [0.6, 1.6] {
             let mut phi = vec![c; p.n_total as usize];
-            assert!(insert(&p, &mut phi, &[], [12, 12, 12], f * r, t.other, 0.04));
+            assert_eq!(insert(&p, &mut phi, &[], [12, 12, 12], f * r, t.other, 0.04), Ok(()));
             let start = phi.iter().filter(|v| v[0] < mid).count();
             counts.push((start, lean_after(&p, &phi, 4000, mid)));
         }
