@@ -54,6 +54,9 @@ pub struct RawDropletNucleation {
     pub min_radius_voxels: Option<f64>,
     pub max_radius_voxels: Option<f64>,
     pub homogeneity: Option<f64>,
+    /// "whole" (default): ball and shell must be homogeneous and uncrystallized;
+    /// "ball": only the ball, the shell passes over the voxels that are not.
+    pub footprint: Option<String>,
     pub seed: Option<i64>,
 }
 

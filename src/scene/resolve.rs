@@ -590,6 +590,11 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
                 min_radius_voxels: min_r,
                 max_radius_voxels: max_r,
                 homogeneity: v.range("droplet_nucleation.homogeneity", d.homogeneity.unwrap_or(0.02), 1e-4, 0.5)?,
+                footprint_ball_only: match d.footprint.as_deref().unwrap_or("whole") {
+                    "whole" => false,
+                    "ball" => true,
+                    other => return Err(v.bad("droplet_nucleation.footprint", format!("\"{other}\""), "\"whole\" or \"ball\"")),
+                },
                 seed: seed as u32,
             })
         }

@@ -66,6 +66,10 @@ pub struct Settings {
     /// Largest composition difference to a neighbour for a voxel to count as
     /// homogeneous (and, doubled, anywhere in a new nucleus's ball and shell).
     pub homogeneity: f64,
+    /// `footprint = "ball"`: only the ball must be homogeneous and free of
+    /// crystals; the depletion shell passes over voxels that are not
+    /// (default `"whole"`: ball and shell alike).
+    pub footprint_ball_only: bool,
     pub seed: u32,
 }
 
@@ -413,7 +417,7 @@ pub fn pass(s: &Settings, p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], vo
             continue;
         }
         let pos = super::cpu::coords(p, i as u32);
-        match insert(p, phi, aux, [pos[2] as usize, pos[1] as usize, pos[0] as usize], r, tan.other, 2.0 * s.homogeneity as f32) {
+        match insert(p, phi, aux, [pos[2] as usize, pos[1] as usize, pos[0] as usize], r, tan.other, 2.0 * s.homogeneity as f32, s.footprint_ball_only) {
             Ok(()) => rep.events.push(Event {
                 step,
                 time_s,
@@ -437,11 +441,13 @@ pub fn pass(s: &Settings, p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], vo
 }
 
 /// Inserts a tanh ball of composition `other` and radius `r` voxels at
-/// `centre` ([z, y, x]), taking the excess from a shell around it. Returns
-/// why not (and changes nothing) if the grid cannot hold the shell, or any
-/// voxel of ball or shell is crystallized, differs from the centre by more
-/// than `tol`, or would leave the simplex.
-pub fn insert(p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], centre: [usize; 3], r: f64, other: [f32; 2], tol: f32) -> Result<(), Reject> {
+/// `centre` ([z, y, x]), taking the excess from a shell around it of `SHELL`
+/// times the ball's volume. Returns why not (and changes nothing) if the grid
+/// cannot hold the shell, or any voxel of ball or shell is crystallized,
+/// differs from the centre by more than `tol`, or would leave the simplex.
+/// With `ball_only` only the ball must be homogeneous and uncrystallized, and
+/// the shell is made of the nearest voxels that are.
+pub fn insert(p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], centre: [usize; 3], r: f64, other: [f32; 2], tol: f32, ball_only: bool) -> Result<(), Reject> {
     let [nx, ny, nz] = [p.nx as i64, p.ny as i64, p.nz as i64];
     let per = [p.bc0[0] == super::params::BC_PERIODIC, p.bc0[2] == super::params::BC_PERIODIC, p.bc1[0] == super::params::BC_PERIODIC];
     let c0 = phi[(centre[0] * ny as usize + centre[1]) * nx as usize + centre[2]];
@@ -475,9 +481,17 @@ pub fn insert(p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], centre: [usize
     cells.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
     cells.dedup_by_key(|c| c.0);
     let ball_w: f64 = cells.iter().filter(|c| c.1 <= ball_out).map(|c| weight(c.1)).sum();
+    let crystal = |i: usize| p.is_thermal() && aux[i][1] >= 0.01;
+    let off = |i: usize| {
+        let c = phi[i];
+        (c[0] - c0[0]).abs() > tol || (c[1] - c0[1]).abs() > tol
+    };
+    // With `ball_only` the shell is the nearest homogeneous liquid around the
+    // ball: crystallized or inhomogeneous voxels are passed over, not refused.
+    let in_shell = |i: usize| !ball_only || !(crystal(i) || off(i));
     let mut shell_out = ball_out + 1.0;
     loop {
-        let n = cells.iter().filter(|c| c.1 > ball_out && c.1 <= shell_out).count();
+        let n = cells.iter().filter(|c| c.1 > ball_out && c.1 <= shell_out && in_shell(c.0)).count();
         if n as f64 >= SHELL * ball_w {
             break;
         }
@@ -486,17 +500,14 @@ pub fn insert(p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], centre: [usize
             return Err(Reject::NoRoom);
         }
     }
-    let used: Vec<(usize, f64)> = cells.into_iter().filter(|c| c.1 <= shell_out).collect();
+    let used: Vec<(usize, f64)> = cells.into_iter().filter(|c| c.1 <= shell_out && (c.1 <= ball_out || in_shell(c.0))).collect();
     // A crystal anywhere in the footprint counts before an inhomogeneity (its
     // halo would otherwise hide it).
-    if p.is_thermal() && used.iter().any(|&(i, _)| aux[i][1] >= 0.01) {
+    if used.iter().any(|&(i, _)| crystal(i)) {
         return Err(Reject::Crystal);
     }
-    for &(i, _) in &used {
-        let c = phi[i];
-        if (c[0] - c0[0]).abs() > tol || (c[1] - c0[1]).abs() > tol {
-            return Err(Reject::Inhomogeneous);
-        }
+    if used.iter().any(|&(i, _)| off(i)) {
+        return Err(Reject::Inhomogeneous);
     }
     let mut new: Vec<(usize, [f32; 2])> = Vec::with_capacity(used.len());
     let mut excess = [0.0f64; 2];
@@ -555,6 +566,7 @@ mod tests {
             min_radius_voxels: 1.5,
             max_radius_voxels: 6.0,
             homogeneity: 0.02,
+            footprint_ball_only: false,
             seed: 1,
         }
     }
@@ -632,14 +644,14 @@ mod tests {
         let before: f64 = phi.iter().map(|v| v[0] as f64).sum();
         let t = parallel_tangent(&p, c, p.chi_ps, p.chi_pn).unwrap();
         // Centre at a corner (z = 0, x = 23): the ball wraps around the periodic faces.
-        assert_eq!(insert(&p, &mut phi, &[], [0, 1, 23], 2.5, t.other, 0.04), Ok(()));
+        assert_eq!(insert(&p, &mut phi, &[], [0, 1, 23], 2.5, t.other, 0.04, false), Ok(()));
         let after: f64 = phi.iter().map(|v| v[0] as f64).sum();
         assert!((after - before).abs() < 1e-4, "{before} → {after}");
         let centre = phi[(0 * 24 + 1) * 24 + 23];
         assert!((centre[0] - t.other[0]).abs() < 0.02, "{centre:?}");
         // A second nucleus overlapping the first is refused and changes nothing.
         let copy = phi.clone();
-        assert_eq!(insert(&p, &mut phi, &[], [0, 2, 23], 2.5, t.other, 0.04), Err(Reject::Inhomogeneous));
+        assert_eq!(insert(&p, &mut phi, &[], [0, 2, 23], 2.5, t.other, 0.04, false), Err(Reject::Inhomogeneous));
         assert_eq!(phi, copy);
     }
 
@@ -654,14 +666,26 @@ mod tests {
         let mut aux = vec![[400.0f32, 0.0]; p.n_total as usize];
         aux[(12 * 24 + 12) * 24 + 18] = [400.0, 0.5];
         let mut phi = phi0.clone();
-        assert_eq!(insert(&p, &mut phi, &aux, [12, 12, 12], 2.5, t.other, 0.04), Err(Reject::Crystal));
+        assert_eq!(insert(&p, &mut phi, &aux, [12, 12, 12], 2.5, t.other, 0.04, false), Err(Reject::Crystal));
         assert_eq!(phi, phi0);
+        // With the ball-only footprint the shell passes over the crystal: the
+        // nucleus goes in, the crystal's voxel is untouched and the mass is kept.
+        assert_eq!(insert(&p, &mut phi, &aux, [12, 12, 12], 2.5, t.other, 0.04, true), Ok(()));
+        assert_eq!(phi[(12 * 24 + 12) * 24 + 18], c);
+        let total = |v: &[[f32; 2]]| v.iter().map(|x| x[0] as f64).sum::<f64>();
+        assert!((total(&phi) - total(&phi0)).abs() < 1e-4);
+        // ... but not a crystal inside the ball (1 voxel from the centre).
+        let mut phi = phi0.clone();
+        aux[(12 * 24 + 12) * 24 + 13] = [400.0, 0.5];
+        assert_eq!(insert(&p, &mut phi, &aux, [12, 12, 12], 2.5, t.other, 0.04, true), Err(Reject::Crystal));
+        assert_eq!(phi, phi0);
+        aux[(12 * 24 + 12) * 24 + 13] = [400.0, 0.0];
         // Without the crystal it goes in.
         aux[(12 * 24 + 12) * 24 + 18] = [400.0, 0.0];
-        assert_eq!(insert(&p, &mut phi, &aux, [12, 12, 12], 2.5, t.other, 0.04), Ok(()));
+        assert_eq!(insert(&p, &mut phi, &aux, [12, 12, 12], 2.5, t.other, 0.04, false), Ok(()));
         // A ball that with its shell needs more than the whole 24³ box has no room.
         let mut phi = phi0.clone();
-        assert_eq!(insert(&p, &mut phi, &aux, [12, 12, 12], 9.0, t.other, 0.04), Err(Reject::NoRoom));
+        assert_eq!(insert(&p, &mut phi, &aux, [12, 12, 12], 9.0, t.other, 0.04, false), Err(Reject::NoRoom));
         assert_eq!(phi, phi0);
     }
 
@@ -687,7 +711,7 @@ mod tests {
         let mut counts = Vec::new();
         for f in [0.6, 1.6] {
             let mut phi = vec![c; p.n_total as usize];
-            assert_eq!(insert(&p, &mut phi, &[], [12, 12, 12], f * r, t.other, 0.04), Ok(()));
+            assert_eq!(insert(&p, &mut phi, &[], [12, 12, 12], f * r, t.other, 0.04, false), Ok(()));
             let start = phi.iter().filter(|v| v[0] < mid).count();
             counts.push((start, lean_after(&p, &phi, 4000, mid)));
         }
