@@ -129,7 +129,9 @@ fn parse_descr(path: &Path, descr: &str) -> Result<Sample, ReadError> {
         Some('>') => (true, chars.as_str()),
         _ => (false, descr),
     };
-    let (k, n) = rest.split_at(rest.len().min(1));
+    // The kind is one ASCII letter; a damaged header may put any character there.
+    let k_len = rest.chars().next().map_or(0, char::len_utf8);
+    let (k, n) = rest.split_at(k_len);
     let size: usize = n.parse().map_err(|_| bad())?;
     let kind = match k {
         "b" if size == 1 => SampleKind::Bool,
@@ -185,4 +187,21 @@ pub fn read_npy(path: &Path, voxel_um: Option<f64>) -> Result<LoadedVolume, Read
         .unwrap_or(f64::NAN);
     let volume = Volume::from_vec(shape, voxel, data).expect("length checked");
     Ok(LoadedVolume { volume, dtype: h.descr, source: "npy".into(), meta })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dtype_with_a_multibyte_kind_is_an_error_not_a_panic() {
+        // Found by tests/volume_io_fuzz.rs: a damaged header put 'ܺ' (2 bytes) where
+        // the kind letter goes.
+        let p = Path::new("x.npy");
+        for descr in ["<\u{73a}4", "\u{73a}", "<", "", "é8", "<f\u{73a}"] {
+            assert!(parse_descr(p, descr).is_err(), "{descr:?}");
+        }
+        assert!(parse_descr(p, "<f4").is_ok());
+        assert!(parse_descr(p, "|u1").is_ok());
+    }
 }
