@@ -291,7 +291,7 @@ pub struct PassReport {
     pub unresolved: usize,
     /// Drawn events whose ball or shell was not homogeneous or would leave the simplex.
     pub rejected: usize,
-    /// `rejected` by reason, indexed by [`Reject`] (the draw cap last).
+    /// `rejected` by reason, indexed by [`Reject`].
     pub rejected_by: [usize; 5],
 }
 
@@ -306,10 +306,12 @@ pub enum Reject {
     NoRoom = 2,
     /// The depleted shell would leave the simplex.
     Simplex = 3,
+    /// More draws in one pass than `MAX_DRAWS` (or than eligible voxels): not attempted.
+    OverDrawCap = 4,
 }
 
 impl Reject {
-    /// Names of the reasons in the order of `PassReport::rejected_by`.
+    /// Names of the reasons, in the order of the variants (`PassReport::rejected_by`).
     pub const NAMES: [&'static str; 5] = ["crystal_in_footprint", "inhomogeneous_footprint", "no_room_for_shell", "leaves_simplex", "over_draw_cap"];
 }
 
@@ -403,7 +405,7 @@ pub fn pass(s: &Settings, p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], vo
     let drawn = rng.poisson(acc);
     let count = drawn.min(rep.metastable as u64).min(MAX_DRAWS);
     rep.rejected += (drawn - count) as usize;
-    rep.rejected_by[4] += (drawn - count) as usize;
+    rep.rejected_by[Reject::OverDrawCap as usize] += (drawn - count) as usize;
     for _ in 0..count {
         let u = rng.uniform() * acc;
         let i = cum.partition_point(|&c| c <= u).min(cum.len() - 1);
