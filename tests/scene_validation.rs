@@ -56,6 +56,10 @@ fn invalid_values_name_file_key_value_and_range() {
     assert!(e.contains("`mobility.vitrification_factor`") && e.contains("between 0 and 1"), "{e}");
     let e = err(&["outputs.formats=[\"hdf5\"]"]);
     assert!(e.contains("`outputs.formats`") && e.contains("\"vti\" and \"npy\""), "{e}");
+    let e = err(&["analysis.refine=5"]);
+    assert!(e.contains("`analysis.refine`") && e.contains("= 5") && e.contains("from 1 to 4"), "{e}");
+    let cfg = scene::load_str("scenes/quickstart.toml", BASE, &["analysis.refine=2".to_string()]).unwrap();
+    assert_eq!(cfg.analysis.refine, 2);
 }
 
 #[test]

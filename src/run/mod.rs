@@ -819,14 +819,23 @@ fn analysis_hook(cfg: &Config, dir: &Path, phi_p: &Volume<f32>) -> Result<()> {
         }
         None => phi_p,
     };
+    let periodic_xy = cfg.stages.last().is_some_and(|s| s.boundary[..4].iter().all(|b| *b == crate::scene::Bc::Periodic));
+    let fine;
+    let phi_p = if cfg.analysis.refine > 1 {
+        let k = cfg.analysis.refine;
+        log::info!("analysis: phi_p refined {k}× (trilinear) to voxels of {:.4} µm", phi_p.voxel_um / k as f64);
+        fine = phi_p.refined(k, periodic_xy);
+        &fine
+    } else {
+        phi_p
+    };
     let seg = analysis::segment(phi_p, cfg.analysis.threshold.map(|t| t as f32), PoreValue::Low);
     log::info!("analysis: {}", seg.how);
-    let periodic_xy = cfg.stages.last().is_some_and(|s| s.boundary[..4].iter().all(|b| *b == crate::scene::Bc::Periodic));
     let opts = AnalysisOptions { periodic_xy, polymer_density_g_cm3: cfg.analysis.polymer_density_g_cm3, ..Default::default() };
     // A simulated domain narrower than the seeds' 16 µm field is shown whole, not tiled.
     let lab_opts = crate::lab::LabOptions { sem_fov_um: crate::lab::default_sem_fov_um(phi_p), ..Default::default() };
     let mut report = crate::pipeline::measure(&seg.volume, &opts, Some(&lab_opts), dir)?;
-    report.extra.insert("segmentation".into(), serde_json::json!({"how": seg.how, "threshold": seg.threshold}));
+    report.extra.insert("segmentation".into(), serde_json::json!({"how": seg.how, "threshold": seg.threshold, "refine": cfg.analysis.refine}));
     analysis::write_outputs(&report, dir)?;
     Ok(())
 }

@@ -215,4 +215,6 @@ pub struct RawAnalysis {
     pub polymer_density_g_cm3: Option<f64>,
     /// Segmentation threshold on phi_p (default: automatic).
     pub threshold: Option<f64>,
+    /// Resample phi_p this many times finer before segmenting (default 1).
+    pub refine: Option<i64>,
 }

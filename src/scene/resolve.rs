@@ -139,6 +139,8 @@ pub struct Outputs {
 pub struct AnalysisSettings {
     pub polymer_density_g_cm3: f64,
     pub threshold: Option<f64>,
+    /// Trilinear refinement of phi_p before segmentation (1 = none).
+    pub refine: usize,
 }
 
 /// A validated scene in physical units.
@@ -559,6 +561,10 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
     let analysis = AnalysisSettings {
         polymer_density_g_cm3: v.positive("analysis.polymer_density_g_cm3", raw.analysis.polymer_density_g_cm3.unwrap_or(1.24))?,
         threshold: raw.analysis.threshold.map(|t| v.range("analysis.threshold", t, 0.0, 1.0)).transpose()?,
+        refine: match raw.analysis.refine.unwrap_or(1) {
+            k @ 1..=4 => k as usize,
+            k => return Err(v.bad("analysis.refine", k, "must be an integer from 1 to 4")),
+        },
     };
 
     let nucleation = match &raw.droplet_nucleation {
