@@ -131,7 +131,7 @@ fn a_metastable_solution_demixes_only_by_nucleation() {
     assert!(!events.is_empty(), "no nuclei: {}", run["droplet_nucleation"]);
     // The rejected draws are split by reason, and the reasons add up.
     let by = run["droplet_nucleation"]["rejected_by_reason_this_session"].as_object().expect("rejected_by_reason_this_session");
-    assert_eq!(by.len(), 5, "{by:?}");
+    assert_eq!(by.len(), 6, "{by:?}");
     let split: u64 = by.values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(split, run["droplet_nucleation"]["rejected_this_session"].as_u64().unwrap(), "{by:?}");
     let text = std::fs::read_to_string(nuc.join("nucleation.csv")).unwrap();

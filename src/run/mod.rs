@@ -186,7 +186,7 @@ struct Driver<'a> {
     nuc_expected: f64,
     nuc_unresolved: usize,
     nuc_rejected: usize,
-    nuc_rejected_by: [usize; 5],
+    nuc_rejected_by: [usize; crate::solver::nucleation::Reject::COUNT],
     last_nuc_step: u64,
     last_nuc_time: f64,
     /// Wall time spent in nucleation passes this session (download, pass, upload).
@@ -298,7 +298,7 @@ impl<'a> Driver<'a> {
             nuc_expected: 0.0,
             nuc_unresolved: 0,
             nuc_rejected: 0,
-            nuc_rejected_by: [0; 5],
+            nuc_rejected_by: [0; crate::solver::nucleation::Reject::COUNT],
             last_nuc_step,
             last_nuc_time,
             nuc_wall_s: 0.0,

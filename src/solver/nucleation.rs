@@ -292,7 +292,7 @@ pub struct PassReport {
     /// Drawn events whose ball or shell was not homogeneous or would leave the simplex.
     pub rejected: usize,
     /// `rejected` by reason, indexed by [`Reject`].
-    pub rejected_by: [usize; 5],
+    pub rejected_by: [usize; Reject::COUNT],
 }
 
 /// Why a drawn nucleus was not inserted (see [`insert`]).
@@ -308,11 +308,18 @@ pub enum Reject {
     Simplex = 3,
     /// More draws in one pass than `MAX_DRAWS` (or than eligible voxels): not attempted.
     OverDrawCap = 4,
+    /// The drawn site was changed by an earlier nucleus of the same pass (inside its
+    /// ball or depletion shell), so its rate, drawn from the pass's starting fields,
+    /// no longer holds.
+    Stale = 5,
 }
 
 impl Reject {
+    /// How many reasons there are.
+    pub const COUNT: usize = 6;
     /// Names of the reasons, in the order of the variants (`PassReport::rejected_by`).
-    pub const NAMES: [&'static str; 5] = ["crystal_in_footprint", "inhomogeneous_footprint", "no_room_for_shell", "leaves_simplex", "over_draw_cap"];
+    pub const NAMES: [&'static str; Self::COUNT] =
+        ["crystal_in_footprint", "inhomogeneous_footprint", "no_room_for_shell", "leaves_simplex", "over_draw_cap", "site_changed_this_pass"];
 }
 
 /// Per-voxel nucleation rate J (per µm³ per s) of the current fields, with the
@@ -390,6 +397,7 @@ pub fn rates(s: &Settings, p: &Params, phi: &[[f32; 2]], aux: &[[f32; 2]]) -> Ve
 /// empty otherwise.
 pub fn pass(s: &Settings, p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], voxel_um: f64, dt_s: f64, step: u64, time_s: f64) -> PassReport {
     let rates = rates(s, p, phi, aux);
+    let start = phi.to_vec();
     let mut rep = PassReport { metastable: rates.iter().filter(|r| r.is_some()).count(), ..Default::default() };
     let weights: Vec<f64> = rates.iter().map(|r| r.map_or(0.0, |(j, _, _)| j * voxel_um.powi(3) * dt_s)).collect();
     let mut cum = Vec::with_capacity(weights.len());
@@ -411,6 +419,13 @@ pub fn pass(s: &Settings, p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], vo
         let i = cum.partition_point(|&c| c <= u).min(cum.len() - 1);
         let Some((_, tan, t)) = rates[i] else { continue };
         let host = phi[i];
+        // The rates are those of the pass's starting fields: a site that an earlier
+        // nucleus of this pass has changed (its ball or shell) is not drawn again.
+        if host != start[i] {
+            rep.rejected += 1;
+            rep.rejected_by[Reject::Stale as usize] += 1;
+            continue;
+        }
         let (a, b) = chis(p, t);
         let r = nucleus_radius(p, host, tan, a, b) as f64 / p.h as f64;
         let r = r.max(s.min_radius_voxels);
@@ -753,6 +768,25 @@ mod tests {
         s.seed = 2;
         let rc = pass(&s, &p, &mut other, &[], 0.1, 1.0, 7, 0.0);
         assert_ne!(ra.events, rc.events);
+    }
+
+    /// Many draws in one pass over a small box: a site that an earlier nucleus of the
+    /// pass has changed (its ball or shell) is refused as stale, so every nucleus that
+    /// goes in was drawn on the untouched host its rate was computed for.
+    #[test]
+    fn a_site_changed_earlier_in_the_pass_is_not_drawn() {
+        let (p, c) = metastable_box(24);
+        let mut s = settings();
+        s.footprint_ball_only = true;
+        let t = parallel_tangent(&p, c, p.chi_ps, p.chi_pn).unwrap();
+        let j1 = (-s.barrier_kt(t.dg as f64, 298.15)).exp();
+        s.rate_per_um3_s = 200.0 / (j1 * 0.1f64.powi(3) * p.n_total as f64);
+        let mut phi = vec![c; p.n_total as usize];
+        let r = pass(&s, &p, &mut phi, &[], 0.1, 1.0, 5, 0.0);
+        assert!(!r.events.is_empty(), "{r:?}");
+        assert!(r.rejected_by[Reject::Stale as usize] > 0, "no stale draws among {} rejected: {:?}", r.rejected, r.rejected_by);
+        assert!(r.events.iter().all(|e| e.host == c), "a nucleus was drawn on a changed site");
+        assert_eq!(r.rejected, r.rejected_by.iter().sum::<usize>());
     }
 
     #[test]
