@@ -108,3 +108,18 @@ fn bad_scene_value_is_reported_with_key() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("grid.nz") && e.contains("-4"), "{e}");
 }
+
+/// `analysis.refine = 2` reaches the run's own analysis: it measures φ_P on a grid
+/// twice as fine (half the voxel, the same extent) and says so.
+#[test]
+fn run_analysis_honours_analysis_refine() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut args = vec!["run", "--quiet", "--backend", "cpu", "--out", out.to_str().unwrap(), "--set", "analysis.refine=2"];
+    args.extend_from_slice(TINY);
+    phasecast(&args);
+    let rep: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("analysis.json")).unwrap()).unwrap();
+    assert_eq!(rep["voxel_um"], 0.025);
+    assert_eq!(rep["shape_zyx"], serde_json::json!([24, 32, 32]));
+    assert_eq!(rep["segmentation"]["refine"], 2);
+}
