@@ -57,6 +57,8 @@ pub struct RawDropletNucleation {
     /// "whole" (default): ball and shell must be homogeneous and uncrystallized;
     /// "ball": only the ball, the shell passes over the voxels that are not.
     pub footprint: Option<String>,
+    /// Crystallinity from which a voxel counts as crystallized (default 0.01).
+    pub crystal_psi: Option<f64>,
     pub seed: Option<i64>,
 }
 

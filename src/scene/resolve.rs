@@ -601,6 +601,7 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
                     "ball" => true,
                     other => return Err(v.bad("droplet_nucleation.footprint", format!("\"{other}\""), "\"whole\" or \"ball\"")),
                 },
+                crystal_psi: v.range("droplet_nucleation.crystal_psi", d.crystal_psi.unwrap_or(0.01), 1e-4, 1.0)?,
                 seed: seed as u32,
             })
         }

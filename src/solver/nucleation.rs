@@ -9,7 +9,7 @@
 //!
 //! 1. **Eligible voxels**: outside the spinodal (the Hessian of f is positive
 //!    definite), locally homogeneous (no neighbour differs by more than
-//!    `homogeneity`), not crystallized (ψ < 0.01) or vitrified.
+//!    `homogeneity`), not crystallized (ψ < `crystal_psi`, default 0.01) or vitrified.
 //! 2. **Driving force**: the parallel-tangent construction. The composition
 //!    c′ minimizing g(x) = f(x) − μ(c)·x away from c is the nucleus phase;
 //!    Δg = g(c′) − g(c) < 0 (kT per site) when c is inside the binodal.
@@ -70,6 +70,11 @@ pub struct Settings {
     /// crystals; the depletion shell passes over voxels that are not
     /// (default `"whole"`: ball and shell alike).
     pub footprint_ball_only: bool,
+    /// Crystallinity from which a voxel counts as crystallized: not a site, and
+    /// not allowed in a nucleus's ball (or, with the whole footprint, its shell).
+    /// Default 0.01, which also counts a crystal's diffuse rim and subcritical
+    /// embryos; 0.5 counts the crystal proper.
+    pub crystal_psi: f64,
     pub seed: u32,
 }
 
@@ -337,7 +342,7 @@ pub fn rates(s: &Settings, p: &Params, phi: &[[f32; 2]], aux: &[[f32; 2]]) -> Ve
             if !inside(c, 1e-4) {
                 return false;
             }
-            if p.is_thermal() && aux[i][1] >= 0.01 {
+            if p.is_thermal() && aux[i][1] >= s.crystal_psi as f32 {
                 return false;
             }
             if p.vit_factor < 1.0 && arrest(p, c[0]) < 0.5 {
@@ -434,7 +439,7 @@ pub fn pass(s: &Settings, p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], vo
             continue;
         }
         let pos = super::cpu::coords(p, i as u32);
-        match insert(p, phi, aux, [pos[2] as usize, pos[1] as usize, pos[0] as usize], r, tan.other, 2.0 * s.homogeneity as f32, s.footprint_ball_only) {
+        match insert_with(p, phi, aux, [pos[2] as usize, pos[1] as usize, pos[0] as usize], r, tan.other, 2.0 * s.homogeneity as f32, s.footprint_ball_only, s.crystal_psi as f32) {
             Ok(()) => rep.events.push(Event {
                 step,
                 time_s,
@@ -465,6 +470,12 @@ pub fn pass(s: &Settings, p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], vo
 /// With `ball_only` only the ball must be homogeneous and uncrystallized, and
 /// the shell is made of the nearest voxels that are.
 pub fn insert(p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], centre: [usize; 3], r: f64, other: [f32; 2], tol: f32, ball_only: bool) -> Result<(), Reject> {
+    insert_with(p, phi, aux, centre, r, other, tol, ball_only, 0.01)
+}
+
+/// [`insert`] with the crystallinity from which a voxel counts as crystallized.
+#[allow(clippy::too_many_arguments)]
+pub fn insert_with(p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], centre: [usize; 3], r: f64, other: [f32; 2], tol: f32, ball_only: bool, crystal_psi: f32) -> Result<(), Reject> {
     let [nx, ny, nz] = [p.nx as i64, p.ny as i64, p.nz as i64];
     let per = [p.bc0[0] == super::params::BC_PERIODIC, p.bc0[2] == super::params::BC_PERIODIC, p.bc1[0] == super::params::BC_PERIODIC];
     let c0 = phi[(centre[0] * ny as usize + centre[1]) * nx as usize + centre[2]];
@@ -498,7 +509,7 @@ pub fn insert(p: &Params, phi: &mut [[f32; 2]], aux: &[[f32; 2]], centre: [usize
     cells.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
     cells.dedup_by_key(|c| c.0);
     let ball_w: f64 = cells.iter().filter(|c| c.1 <= ball_out).map(|c| weight(c.1)).sum();
-    let crystal = |i: usize| p.is_thermal() && aux[i][1] >= 0.01;
+    let crystal = |i: usize| p.is_thermal() && aux[i][1] >= crystal_psi;
     let off = |i: usize| {
         let c = phi[i];
         (c[0] - c0[0]).abs() > tol || (c[1] - c0[1]).abs() > tol
@@ -584,6 +595,7 @@ mod tests {
             max_radius_voxels: 6.0,
             homogeneity: 0.02,
             footprint_ball_only: false,
+            crystal_psi: 0.01,
             seed: 1,
         }
     }
@@ -696,6 +708,13 @@ mod tests {
         aux[(12 * 24 + 12) * 24 + 13] = [400.0, 0.5];
         assert_eq!(insert(&p, &mut phi, &aux, [12, 12, 12], 2.5, t.other, 0.04, true), Err(Reject::Crystal));
         assert_eq!(phi, phi0);
+        // A voxel of a crystal's diffuse rim (ψ = 0.3) counts as crystallized by
+        // default, but not with crystal_psi = 0.5, which counts only the crystal proper.
+        aux[(12 * 24 + 12) * 24 + 13] = [400.0, 0.3];
+        assert_eq!(insert(&p, &mut phi, &aux, [12, 12, 12], 2.5, t.other, 0.04, true), Err(Reject::Crystal));
+        assert_eq!(insert_with(&p, &mut phi, &aux, [12, 12, 12], 2.5, t.other, 0.04, true, 0.5), Ok(()));
+        assert!((total(&phi) - total(&phi0)).abs() < 1e-4);
+        let mut phi = phi0.clone();
         aux[(12 * 24 + 12) * 24 + 13] = [400.0, 0.0];
         // Without the crystal it goes in.
         aux[(12 * 24 + 12) * 24 + 18] = [400.0, 0.0];
