@@ -115,21 +115,16 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
         &loaded.volume
     };
     anyhow::ensure!((1..=MAX_REFINE).contains(&args.refine), "--refine {}: must be an integer from 1 to {MAX_REFINE}", args.refine);
-    let fine;
-    let volume = if args.refine > 1 {
+    if args.refine > 1 {
         anyhow::ensure!(
             !volume.data.iter().all(|&v| v == 0.0 || v == 1.0),
             "--refine {}: {} is already segmented (only 0 and 1); refinement needs the continuous field (e.g. phi_p)",
             args.refine,
             args.volume.display()
         );
-        let k = args.refine;
-        log::info!("{}: refined {k}× to {:?} voxels of {:.4} µm (trilinear)", args.volume.display(), volume.shape.map(|n| n * k), volume.voxel_um / k as f64);
-        fine = volume.refined(k, periodic_xy);
-        &fine
-    } else {
-        volume
-    };
+    }
+    let fine = super::refine_for_segmentation(volume, args.refine, periodic_xy, &args.volume.display().to_string());
+    let volume = fine.as_ref().unwrap_or(volume);
     let seg = segment(volume, args.threshold, args.pore_value);
     log::info!("{}: {}", args.volume.display(), seg.how);
     let opts = AnalysisOptions { periodic_xy, polymer_density_g_cm3: args.density, skeleton: !args.no_skeleton, ..Default::default() };

@@ -58,6 +58,15 @@ pub struct Segmentation {
     pub how: String,
 }
 
+/// `field` resampled `k` times finer for segmentation ([`Volume::refined`]), with a
+/// log line naming `what`; `None` when `k` is 1 (measure the field as it is).
+pub fn refine_for_segmentation(field: &Volume<f32>, k: usize, periodic_xy: bool, what: &str) -> Option<Volume<f32>> {
+    (k > 1).then(|| {
+        log::info!("{what}: refined {k}× (trilinear) to {:?} voxels of {:.4} µm", field.shape.map(|n| n * k), field.voxel_um / k as f64);
+        field.refined(k, periodic_xy)
+    })
+}
+
 /// Segments `field` into pore (1) and polymer (0).
 ///
 /// Default threshold: the midpoint between the two phase compositions, each estimated

@@ -820,15 +820,8 @@ fn analysis_hook(cfg: &Config, dir: &Path, phi_p: &Volume<f32>) -> Result<()> {
         None => phi_p,
     };
     let periodic_xy = cfg.stages.last().is_some_and(|s| s.boundary[..4].iter().all(|b| *b == crate::scene::Bc::Periodic));
-    let fine;
-    let phi_p = if cfg.analysis.refine > 1 {
-        let k = cfg.analysis.refine;
-        log::info!("analysis: phi_p refined {k}× (trilinear) to voxels of {:.4} µm", phi_p.voxel_um / k as f64);
-        fine = phi_p.refined(k, periodic_xy);
-        &fine
-    } else {
-        phi_p
-    };
+    let fine = analysis::refine_for_segmentation(phi_p, cfg.analysis.refine, periodic_xy, "analysis: phi_p");
+    let phi_p = fine.as_ref().unwrap_or(phi_p);
     let seg = analysis::segment(phi_p, cfg.analysis.threshold.map(|t| t as f32), PoreValue::Low);
     log::info!("analysis: {}", seg.how);
     let opts = AnalysisOptions { periodic_xy, polymer_density_g_cm3: cfg.analysis.polymer_density_g_cm3, ..Default::default() };
