@@ -194,6 +194,7 @@ fn bad_droplet_nucleation_keys_are_named() {
         ("droplet_nucleation.every_steps=0", "droplet_nucleation.every_steps"),
         ("droplet_nucleation.footprint=shell", "droplet_nucleation.footprint"),
         ("droplet_nucleation.crystal_psi=1.5", "droplet_nucleation.crystal_psi"),
+        ("droplet_nucleation.site_psi=0", "droplet_nucleation.site_psi"),
     ] {
         let text = std::fs::read_to_string("scenes/quickstart.toml").unwrap()
             + "\n[droplet_nucleation]\nrate_per_um3_s = 1.0\ninterfacial_tension_mn_m = 0.1\nsite_volume_cm3_mol = 96.5\n";

@@ -59,6 +59,8 @@ pub struct RawDropletNucleation {
     pub footprint: Option<String>,
     /// Crystallinity from which a voxel counts as crystallized (default 0.01).
     pub crystal_psi: Option<f64>,
+    /// Crystallinity from which a voxel is not a nucleation site (default crystal_psi).
+    pub site_psi: Option<f64>,
     pub seed: Option<i64>,
 }
 

@@ -583,6 +583,7 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
             }
             let min_r = v.range("droplet_nucleation.min_radius_voxels", d.min_radius_voxels.unwrap_or(1.5), 0.5, 50.0)?;
             let max_r = v.range("droplet_nucleation.max_radius_voxels", d.max_radius_voxels.unwrap_or(6.0), 0.5, 50.0)?;
+            let crystal_psi = v.range("droplet_nucleation.crystal_psi", d.crystal_psi.unwrap_or(0.01), 1e-4, 1.0)?;
             if max_r < min_r {
                 return Err(v.bad("droplet_nucleation.max_radius_voxels", max_r, &format!("must be >= droplet_nucleation.min_radius_voxels ({min_r})")));
             }
@@ -601,7 +602,8 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
                     "ball" => true,
                     other => return Err(v.bad("droplet_nucleation.footprint", format!("\"{other}\""), "\"whole\" or \"ball\"")),
                 },
-                crystal_psi: v.range("droplet_nucleation.crystal_psi", d.crystal_psi.unwrap_or(0.01), 1e-4, 1.0)?,
+                crystal_psi,
+                site_psi: v.range("droplet_nucleation.site_psi", d.site_psi.unwrap_or(crystal_psi), 1e-4, 1.0)?,
                 seed: seed as u32,
             })
         }

@@ -9,7 +9,8 @@
 //!
 //! 1. **Eligible voxels**: outside the spinodal (the Hessian of f is positive
 //!    definite), locally homogeneous (no neighbour differs by more than
-//!    `homogeneity`), not crystallized (ψ < `crystal_psi`, default 0.01) or vitrified.
+//!    `homogeneity`), not crystallized (ψ < `site_psi`, by default `crystal_psi`,
+//!    0.01) or vitrified.
 //! 2. **Driving force**: the parallel-tangent construction. The composition
 //!    c′ minimizing g(x) = f(x) − μ(c)·x away from c is the nucleus phase;
 //!    Δg = g(c′) − g(c) < 0 (kT per site) when c is inside the binodal.
@@ -75,6 +76,10 @@ pub struct Settings {
     /// Default 0.01, which also counts a crystal's diffuse rim and subcritical
     /// embryos; 0.5 counts the crystal proper.
     pub crystal_psi: f64,
+    /// Crystallinity from which a voxel is not a nucleation site (default
+    /// `crystal_psi`). A lower value than `crystal_psi` keeps the draws out of
+    /// the crystals' rims while a ball may still overlap a rim.
+    pub site_psi: f64,
     pub seed: u32,
 }
 
@@ -342,7 +347,7 @@ pub fn rates(s: &Settings, p: &Params, phi: &[[f32; 2]], aux: &[[f32; 2]]) -> Ve
             if !inside(c, 1e-4) {
                 return false;
             }
-            if p.is_thermal() && aux[i][1] >= s.crystal_psi as f32 {
+            if p.is_thermal() && aux[i][1] >= s.site_psi as f32 {
                 return false;
             }
             if p.vit_factor < 1.0 && arrest(p, c[0]) < 0.5 {
@@ -596,6 +601,7 @@ mod tests {
             homogeneity: 0.02,
             footprint_ball_only: false,
             crystal_psi: 0.01,
+            site_psi: 0.01,
             seed: 1,
         }
     }
@@ -723,6 +729,34 @@ mod tests {
         let mut phi = phi0.clone();
         assert_eq!(insert(&p, &mut phi, &aux, [12, 12, 12], 9.0, t.other, 0.04, false), Err(Reject::NoRoom));
         assert_eq!(phi, phi0);
+    }
+
+    #[test]
+    fn a_site_in_a_crystal_rim_is_eligible_only_below_site_psi() {
+        let (mut p, c) = metastable_box(12);
+        // The thermal model with a temperature-independent χ.
+        p.thermal[0] = 1;
+        p.th_chi[0] = p.chi_ps;
+        p.th_chi[1] = 0.0;
+        let phi = vec![c; p.n_total as usize];
+        let mut aux = vec![[400.0f32, 0.0]; p.n_total as usize];
+        let rim = (6 * 12 + 6) * 12 + 6;
+        aux[rim] = [400.0, 0.05];
+        let mut s = settings();
+        // By default (site_psi = crystal_psi = 0.01) the rim voxel is not a site,
+        // its uncrystallized neighbour is.
+        let r = rates(&s, &p, &phi, &aux);
+        assert!(r[rim].is_none());
+        assert!(r[rim + 1].is_some());
+        // Counting only the crystal proper as crystal makes it one ...
+        s.crystal_psi = 0.5;
+        s.site_psi = 0.5;
+        assert!(rates(&s, &p, &phi, &aux)[rim].is_some());
+        // ... unless the sites keep their own, lower threshold.
+        s.site_psi = 0.01;
+        let r = rates(&s, &p, &phi, &aux);
+        assert!(r[rim].is_none());
+        assert!(r[rim + 1].is_some());
     }
 
     /// Runs the CPU twins on `phi` for `steps` steps and returns the polymer-lean voxel count.
