@@ -21,7 +21,7 @@ fn steps(c: &mut Criterion) {
     let mut cpu = CpuBackend::new(&p);
     cpu.upload(&phi);
     let dt = 0.5 * stability::dt_bound(&p, &cpu.reduce());
-    let one = [StepInfo { step: 0, dt: dt as f32, noise_scale: stability::noise_scale(&p, dt), _pad: 0 }];
+    let one = [StepInfo { step: 0, dt: dt as f32, noise_scale: stability::noise_scale(&p, dt), dt_prev: 0.0 }];
     group.bench_function("cpu", |b| b.iter(|| cpu.advance(&one)));
 
     match GpuContext::new(None) {

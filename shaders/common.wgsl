@@ -73,7 +73,8 @@ struct StepInfo {
     dt: f32,
     // noise_amp * sqrt(2 dt) / h^(1 + dim/2), precomputed on the host.
     noise_scale: f32,
-    _pad: u32,
+    // The previous step's dt (semi-implicit error estimate; 0 = none).
+    dt_prev: f32,
 }
 
 // One reduction record: sums in `a` and `c`, maxima in `b` and `d`.

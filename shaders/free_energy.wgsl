@@ -324,3 +324,22 @@ fn max_eig_sym(a: vec3<f32>) -> f32 {
     let d = 0.5 * (a.x - a.y);
     return 0.5 * tr + sqrt(d * d + a.z * a.z);
 }
+
+// 1 - exp(-x): the probability of at least one nucleation event in a step whose
+// expected count is x (CPU twin: nucleation_probability in src/solver/cpu/thermal.rs).
+fn nucleation_probability(x: f32) -> f32 {
+    if (x < 1e-3) {
+        return x * (1.0 - 0.5 * x);
+    }
+    return 1.0 - exp(-x);
+}
+
+// Uniform number in [0, 1) from a hash.
+fn unit01(h: u32) -> f32 {
+    return f32(h >> 8u) * (1.0 / 16777216.0);
+}
+
+// Whether voxel i holds a residual crystal (a seed): fixed for the run.
+fn is_seed(i: u32) -> bool {
+    return unit01(pcg(i ^ pcg(P.bc1.z ^ 0x51ed2705u))) < P.th_nuc.x;
+}

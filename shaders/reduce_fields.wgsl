@@ -54,7 +54,7 @@ fn voxel_record(i: u32) -> Reduction {
         r.a = vec4<f32>(c.x, c.y, fe, bad);
         r.b = vec4<f32>(max_eig_product(m, h), max_eig_sym(m), c.x, c.y);
         r.c = vec4<f32>(a.x, clamp(c.x, 0.0, 1.0) * a.y, a.y, 0.0);
-        r.d = vec4<f32>(a.x, -a.x, a.y, 0.0);
+        r.d = vec4<f32>(a.x, -a.x, a.y, neg_fraction(c));
         return r;
     }
     let fe = (f_bulk(c) + 0.5 * P.inv_h2 * (P.kappa_p * g2.x + P.kappa_n * g2.y)) * P.cell_volume;
@@ -62,7 +62,17 @@ fn voxel_record(i: u32) -> Reduction {
     let h = hessian(c);
     r.a = vec4<f32>(c.x, c.y, fe, bad);
     r.b = vec4<f32>(max_eig_product(m, h), max_eig_sym(m), c.x, c.y);
+    r.d.w = neg_fraction(c);
     return r;
+}
+
+// Minus the smallest volume fraction (phi_p, phi_n, phi_s) of a ternary voxel, for the
+// semi-implicit scheme's rejection of steps that overshoot below 0; -1e30 otherwise.
+fn neg_fraction(c: vec2<f32>) -> f32 {
+    if (P.model != MODEL_TERNARY) {
+        return -1e30;
+    }
+    return -min(min(c.x, c.y), 1.0 - c.x - c.y);
 }
 
 @compute @workgroup_size(256)

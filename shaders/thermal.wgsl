@@ -12,16 +12,6 @@
 @group(0) @binding(7) var<storage, read> aux: array<vec2<f32>>;
 @group(0) @binding(8) var<storage, read_write> aux_out: array<vec2<f32>>;
 
-// Uniform number in [0, 1) from a hash.
-fn unit01(h: u32) -> f32 {
-    return f32(h >> 8u) * (1.0 / 16777216.0);
-}
-
-// Whether voxel i holds a residual crystal (a seed): fixed for the run.
-fn is_seed(i: u32) -> bool {
-    return unit01(pcg(i ^ pcg(P.bc1.z ^ 0x51ed2705u))) < P.th_nuc.x;
-}
-
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let i = linear_id(wg, li);
@@ -72,7 +62,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         psi_new = 1.0;
     }
     if (undercool > 0.0 && P.th_nuc.z > 0.0) {
-        let prob = P.th_nuc.z * p * exp(-P.th_nuc.w / (t * undercool * undercool)) * S.dt;
+        let prob = nucleation_probability(P.th_nuc.z * p * exp(-P.th_nuc.w / (t * undercool * undercool)) * S.dt);
         if (unit01(pcg(i ^ pcg(S.step ^ pcg(P.bc1.z ^ 0x7a3c1e5bu)))) < prob) {
             psi_new = 1.0;
         }

@@ -7,6 +7,10 @@
 @group(0) @binding(4) var<storage, read_write> phi_out: array<vec2<f32>>;
 // Thermal model: (T, psi) per voxel; crystallized voxels gel (unread otherwise).
 @group(0) @binding(7) var<storage, read> aux: array<vec2<f32>>;
+// Semi-implicit scheme (SPLIT_NOISE): the divergence of the unit face noise, written
+// apart for its filter (shaders/spectral.wgsl); phi_out then gets the deterministic part.
+@group(0) @binding(9) var<storage, read_write> eta: array<vec2<f32>>;
+override SPLIT_NOISE: bool = false;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -98,5 +102,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             noise = noise + select(flux, -flux, plus);
         }
     }
-    phi_out[i] = c + (S.dt * P.inv_h2) * div + S.noise_scale * noise;
+    if (SPLIT_NOISE) {
+        eta[i] = noise;
+        phi_out[i] = c + (S.dt * P.inv_h2) * div;
+    } else {
+        phi_out[i] = c + (S.dt * P.inv_h2) * div + S.noise_scale * noise;
+    }
 }

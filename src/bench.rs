@@ -34,6 +34,22 @@ pub struct BenchResult {
     pub voxel_updates_per_s: f64,
     pub effective_bandwidth_gb_s: f64,
     pub bytes_per_voxel_update: f64,
+    /// Time to solution: the same simulated time (the timed explicit steps' span)
+    /// run by the driver with each scheme.
+    pub schemes: Vec<SchemeResult>,
+}
+
+/// One scheme's run over the benchmark's simulated time.
+#[derive(Debug, Serialize)]
+pub struct SchemeResult {
+    pub scheme: String,
+    pub steps: u64,
+    pub rejected_steps: u64,
+    pub simulated_s: f64,
+    /// Seconds spent stepping (kernels and reductions, no output files).
+    pub compute_s: f64,
+    pub simulated_s_per_wall_s: f64,
+    pub voxel_updates_per_s: f64,
 }
 
 /// Runs `steps` ternary steps (slow-mode mobility, noise on) on an N³
@@ -69,7 +85,7 @@ fn time_steps(cfg: &scene::Config, size: usize, steps: usize, backend: BackendCh
     }
     let t = b.reduce();
     let dt = 0.5 * stability::dt_bound(&params, &t);
-    let mk = |k: usize| StepInfo { step: k as u32, dt: dt as f32, noise_scale: stability::noise_scale(&params, dt), _pad: 0 };
+    let mk = |k: usize| StepInfo { step: k as u32, dt: dt as f32, noise_scale: stability::noise_scale(&params, dt), dt_prev: 0.0 };
     // Warm-up: pipeline creation, first-touch allocation, JIT (lavapipe).
     let warm: Vec<StepInfo> = (0..steps.clamp(1, 10)).map(mk).collect();
     b.advance(&warm);
@@ -83,6 +99,8 @@ fn time_steps(cfg: &scene::Config, size: usize, steps: usize, backend: BackendCh
     anyhow::ensure!(check.bad_voxels == 0, "benchmark fields went non-finite");
     let voxels = cfg.grid.voxels();
     let vups = (voxels * steps) as f64 / seconds;
+    let span_s = steps as f64 * dt * cfg.units.time_s;
+    let schemes = ["explicit", "semi_implicit"].iter().map(|s| scheme_run(cfg, s, span_s, backend, adapter)).collect::<anyhow::Result<Vec<_>>>()?;
     Ok(BenchResult {
         backend: b.kind().to_string(),
         device: b.description(),
@@ -93,5 +111,52 @@ fn time_steps(cfg: &scene::Config, size: usize, steps: usize, backend: BackendCh
         voxel_updates_per_s: vups,
         effective_bandwidth_gb_s: vups * bytes / 1e9,
         bytes_per_voxel_update: bytes,
+        schemes,
+    })
+}
+
+/// Runs `cfg` for `span_s` simulated seconds with `scheme` through the run driver
+/// (adaptive dt, reductions, error control) into a scratch folder, outputs off.
+fn scheme_run(cfg: &scene::Config, scheme: &str, span_s: f64, backend: BackendChoice, adapter: Option<&str>) -> anyhow::Result<SchemeResult> {
+    let mut table = cfg.raw_table.clone();
+    for o in [
+        format!("time.scheme=\"{scheme}\""),
+        format!("stages.0.duration_s={span_s:e}"),
+        "outputs.analyze=false".to_string(),
+        "outputs.checkpoint=false".to_string(),
+        "outputs.section_png=false".to_string(),
+        "outputs.formats=[\"npy\"]".to_string(),
+    ] {
+        scene::apply_override(&mut table, &o)?;
+    }
+    table.remove("outputs").map(|mut o| {
+        if let toml::Value::Table(t) = &mut o {
+            t.remove("every_s");
+        }
+        table.insert("outputs".into(), o);
+    });
+    // Later stages are not part of the benchmark.
+    if let Some(toml::Value::Array(a)) = table.get_mut("stages") {
+        a.truncate(1);
+    }
+    let text = toml::to_string(&table)?;
+    let c = scene::load_str(&cfg.source, &text, &[])?;
+    let dir = std::env::temp_dir().join(format!("phasecast-bench-{}-{scheme}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let opts = crate::run::RunOptions { out_dir: dir.clone(), backend, adapter: adapter.map(str::to_string), quiet: true, until_s: None };
+    let out = crate::run::run(&c, &opts);
+    let rows = crate::run::energy::read(&dir.join("energy.csv"));
+    let json: Option<serde_json::Value> = std::fs::read_to_string(dir.join("run.json")).ok().and_then(|t| serde_json::from_str(&t).ok());
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = out?;
+    let compute_s = json.as_ref().and_then(|j| j["compute_time_s"].as_f64()).unwrap_or(out.wall_s);
+    Ok(SchemeResult {
+        scheme: scheme.to_string(),
+        steps: out.steps,
+        rejected_steps: rows.ok().and_then(|r| r.last().map(|r| r.rejected_steps)).unwrap_or(0),
+        simulated_s: out.time_s,
+        compute_s,
+        simulated_s_per_wall_s: out.time_s / compute_s.max(1e-12),
+        voxel_updates_per_s: out.voxel_updates_per_s,
     })
 }

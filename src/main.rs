@@ -133,6 +133,12 @@ fn dispatch(cli: Cli) -> Result<()> {
                 println!("grid      {}^3 = {} voxels, {} steps in {:.3} s", r.size, r.voxels, r.steps, r.seconds);
                 println!("rate      {:.3e} voxel-updates/s", r.voxel_updates_per_s);
                 println!("bandwidth {:.2} GB/s effective ({} B per voxel-update)", r.effective_bandwidth_gb_s, r.bytes_per_voxel_update);
+                for s in &r.schemes {
+                    println!(
+                        "{:<13} {:.3e} simulated s in {} steps ({} rejected), {:.3} s computing: {:.3e} simulated s per wall s, {:.3e} voxel-updates/s",
+                        s.scheme, s.simulated_s, s.steps, s.rejected_steps, s.compute_s, s.simulated_s_per_wall_s, s.voxel_updates_per_s
+                    );
+                }
             }
             Ok(())
         }

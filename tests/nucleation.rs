@@ -43,6 +43,9 @@ seed = 2
 [noise]
 amplitude = 0.0
 [time]
+# These tests are about the nucleation passes, which fall every `every_steps` steps:
+# the explicit scheme's many small steps give them a fine time grid.
+scheme = "explicit"
 reduce_every = 20
 safety = 0.5
 [[stages]]

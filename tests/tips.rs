@@ -82,7 +82,7 @@ fn run_cpu(p: &phasecast::solver::params::Params, aux: Vec<[f32; 2]>, phi: Vec<[
     b.set_params(&p);
     b.upload(&phi);
     b.upload_aux(&aux);
-    let steps: Vec<StepInfo> = (0..n).map(|k| StepInfo { step: k, dt: dt as f32, noise_scale: 0.0, _pad: 0 }).collect();
+    let steps: Vec<StepInfo> = (0..n).map(|k| StepInfo { step: k, dt: dt as f32, noise_scale: 0.0, dt_prev: 0.0 }).collect();
     b.advance(&steps);
     (b.download(), b.download_aux())
 }
@@ -174,7 +174,7 @@ fn crystal_front_moves_at_the_travelling_wave_speed() {
         let (y0, y1) = (a[k - 1][1] as f64, a[k][1] as f64);
         (k as f64 - 0.5) + (y0 - 0.5) / (y0 - y1)
     };
-    let mk = |first: u32, n: u32| -> Vec<StepInfo> { (first..first + n).map(|k| StepInfo { step: k, dt: dt as f32, noise_scale: 0.0, _pad: 0 }).collect() };
+    let mk = |first: u32, n: u32| -> Vec<StepInfo> { (first..first + n).map(|k| StepInfo { step: k, dt: dt as f32, noise_scale: 0.0, dt_prev: 0.0 }).collect() };
     // Let the profile relax, then time the front.
     b.advance(&mk(0, 2000));
     let x1 = front(&b.download_aux());

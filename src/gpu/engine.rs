@@ -12,7 +12,7 @@ use wgpu::util::DeviceExt;
 
 /// Steps recorded per command buffer (the per-step uniforms of one stretch).
 const STEPS_PER_BATCH: usize = 512;
-const FIELD_BYTES: u64 = 8; // vec2<f32> per voxel
+pub(super) const FIELD_BYTES: u64 = 8; // vec2<f32> per voxel
 
 /// Device memory a grid needs.
 pub struct MemoryNeed {
@@ -21,7 +21,7 @@ pub struct MemoryNeed {
 }
 
 /// Bytes of one reduction record.
-const RECORD_BYTES: u64 = std::mem::size_of::<Reduction>() as u64;
+pub(super) const RECORD_BYTES: u64 = std::mem::size_of::<Reduction>() as u64;
 
 pub fn memory_needed(shape: [usize; 3], thermal: bool) -> MemoryNeed {
     let n = (shape[0] * shape[1] * shape[2]) as u64;
@@ -33,22 +33,22 @@ pub fn memory_needed(shape: [usize; 3], thermal: bool) -> MemoryNeed {
     MemoryNeed { total: 4 * field + aux + partials + STEPS_PER_BATCH as u64 * 256 + 1024, largest_buffer: field }
 }
 
-struct Pipelines {
-    chem: wgpu::ComputePipeline,
-    update: wgpu::ComputePipeline,
+pub(super) struct Pipelines {
+    pub(super) chem: wgpu::ComputePipeline,
+    pub(super) update: wgpu::ComputePipeline,
     reduce_fields: wgpu::ComputePipeline,
-    reduce_partials: wgpu::ComputePipeline,
+    pub(super) reduce_partials: wgpu::ComputePipeline,
     thermal: wgpu::ComputePipeline,
 }
 
 #[derive(Clone, Copy)]
-enum Slot {
+pub(super) enum Slot {
     Uniform { dynamic: bool },
     Read,
     ReadWrite,
 }
 
-fn layout(device: &wgpu::Device, label: &str, slots: &[(u32, Slot)]) -> wgpu::BindGroupLayout {
+pub(super) fn layout(device: &wgpu::Device, label: &str, slots: &[(u32, Slot)]) -> wgpu::BindGroupLayout {
     let entries: Vec<_> = slots
         .iter()
         .map(|&(binding, slot)| wgpu::BindGroupLayoutEntry {
@@ -70,6 +70,11 @@ fn layout(device: &wgpu::Device, label: &str, slots: &[(u32, Slot)]) -> wgpu::Bi
 }
 
 fn pipeline(device: &wgpu::Device, kernel: Kernel, bgl: &wgpu::BindGroupLayout) -> wgpu::ComputePipeline {
+    pipeline_with(device, kernel, bgl, "main", &[])
+}
+
+/// A pipeline for entry point `entry` of `kernel` with pipeline-overridable constants.
+pub(super) fn pipeline_with(device: &wgpu::Device, kernel: Kernel, bgl: &wgpu::BindGroupLayout, entry: &str, constants: &[(&str, f64)]) -> wgpu::ComputePipeline {
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(kernel.name()),
         source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
@@ -83,31 +88,36 @@ fn pipeline(device: &wgpu::Device, kernel: Kernel, bgl: &wgpu::BindGroupLayout) 
         label: Some(kernel.name()),
         layout: Some(&pl),
         module: &module,
-        entry_point: Some("main"),
-        compilation_options: Default::default(),
+        entry_point: Some(entry),
+        compilation_options: wgpu::PipelineCompilationOptions { constants, ..Default::default() },
         cache: None,
     })
 }
 
 /// GPU state: field buffers, bind groups, readback.
 pub struct GpuSolver {
-    ctx: GpuContext,
-    pipelines: Pipelines,
-    params: Params,
-    params_buf: wgpu::Buffer,
-    steps_buf: wgpu::Buffer,
-    step_stride: u64,
-    phi: [wgpu::Buffer; 2],
-    result: wgpu::Buffer,
+    pub(super) ctx: GpuContext,
+    pub(super) pipelines: Pipelines,
+    pub(super) params: Params,
+    pub(super) params_buf: wgpu::Buffer,
+    pub(super) steps_buf: wgpu::Buffer,
+    pub(super) step_stride: u64,
+    pub(super) phi: [wgpu::Buffer; 2],
+    pub(super) result: wgpu::Buffer,
     readback: wgpu::Buffer,
-    bg_chem: [wgpu::BindGroup; 2],
-    bg_update: [wgpu::BindGroup; 2],
+    pub(super) bg_chem: [wgpu::BindGroup; 2],
+    pub(super) bg_update: [wgpu::BindGroup; 2],
     bg_reduce: [wgpu::BindGroup; 2],
-    bg_partials: wgpu::BindGroup,
+    pub(super) bg_partials: wgpu::BindGroup,
     bg_thermal: [wgpu::BindGroup; 2],
-    aux: [wgpu::Buffer; 2],
-    cur: usize,
-    dispatch: (u32, u32),
+    pub(super) aux: [wgpu::Buffer; 2],
+    pub(super) cur: usize,
+    pub(super) dispatch: (u32, u32),
+    pub(super) mu: wgpu::Buffer,
+    pub(super) partials: wgpu::Buffer,
+    pub(super) bgl_update: wgpu::BindGroupLayout,
+    /// The semi-implicit scheme's buffers and pipelines (made on first use).
+    pub(super) implicit: Option<super::implicit::Implicit>,
 }
 
 impl GpuSolver {
@@ -122,7 +132,7 @@ impl GpuSolver {
         let bgl_update = layout(
             device,
             "update bgl",
-            &[(0, Slot::Uniform { dynamic: false }), (1, Slot::Uniform { dynamic: true }), (2, Slot::Read), (3, Slot::Read), (4, Slot::ReadWrite), (7, Slot::Read)],
+            &[(0, Slot::Uniform { dynamic: false }), (1, Slot::Uniform { dynamic: true }), (2, Slot::Read), (3, Slot::Read), (4, Slot::ReadWrite), (7, Slot::Read), (9, Slot::ReadWrite)],
         );
         let bgl_reduce = layout(device, "reduce_fields bgl", &[(0, Slot::Uniform { dynamic: false }), (2, Slot::Read), (5, Slot::ReadWrite), (7, Slot::Read)]);
         let bgl_thermal = layout(
@@ -150,6 +160,8 @@ impl GpuSolver {
         let aux_size = if params.is_thermal() { field_size } else { 16 };
         let aux = [mk("aux 0", aux_size, storage), mk("aux 1", aux_size, storage)];
         let partials = mk("reduction partials", (gx as u64 * gy as u64).max(1) * RECORD_BYTES, wgpu::BufferUsages::STORAGE);
+        // The noise divergence of the semi-implicit scheme; a token until that scheme is used.
+        let eta_token = mk("eta token", 16, wgpu::BufferUsages::STORAGE);
         let result = mk("reduction result", RECORD_BYTES, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC);
         let readback = mk("reduction readback", RECORD_BYTES, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
         let params_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -193,6 +205,7 @@ impl GpuSolver {
                     entry(3, wgpu::Buffer::as_entire_binding(&mu)),
                     entry(4, wgpu::Buffer::as_entire_binding(&phi[1 - k])),
                     entry(7, wgpu::Buffer::as_entire_binding(&aux[k])),
+                    entry(9, wgpu::Buffer::as_entire_binding(&eta_token)),
                 ],
             )
         });
@@ -243,6 +256,10 @@ impl GpuSolver {
             aux,
             cur: 0,
             dispatch: (gx, gy),
+            mu,
+            partials,
+            bgl_update,
+            implicit: None,
             ctx,
         })
     }
@@ -251,11 +268,11 @@ impl GpuSolver {
         &self.ctx
     }
 
-    fn wait(&self) {
+    pub(super) fn wait(&self) {
         let _ = self.ctx.device.poll(wgpu::PollType::wait_indefinitely());
     }
 
-    fn read_buffer(&self, src: &wgpu::Buffer, size: u64) -> Vec<u8> {
+    pub(super) fn read_buffer(&self, src: &wgpu::Buffer, size: u64) -> Vec<u8> {
         let staging = if size == RECORD_BYTES {
             None
         } else {
@@ -368,9 +385,46 @@ impl Backend for GpuSolver {
         let r: Reduction = bytemuck::pod_read_unaligned(&bytes);
         Totals::from_reduction(&r)
     }
+
+    fn semi_implicit_support(&self) -> Result<(), String> {
+        self.implicit_support()
+    }
+    fn advance_semi_implicit(&mut self, steps: &[crate::solver::ImplicitStep]) {
+        self.implicit_advance(steps);
+    }
+    fn step_error(&mut self) -> Option<f64> {
+        self.implicit_error()
+    }
+    fn save_state(&mut self) {
+        self.implicit_save();
+    }
+    fn restore_state(&mut self) {
+        self.implicit_restore();
+    }
+    fn forget_increments(&mut self) {
+        self.implicit_forget();
+    }
+    fn download_increments(&mut self) -> Option<Vec<[f32; 3]>> {
+        self.implicit_download_increments()
+    }
+    fn upload_increments(&mut self, d: Option<&[[f32; 3]]>) {
+        self.implicit_upload_increments(d);
+    }
 }
 
 impl GpuSolver {
+    /// Records the final pass of a reduction (partials → result).
+    pub(super) fn encode_reduce_partials(&self, pass: &mut wgpu::ComputePass) {
+        pass.set_pipeline(&self.pipelines.reduce_partials);
+        pass.set_bind_group(0, &self.bg_partials, &[]);
+        pass.dispatch_workgroups(1, 1, 1);
+    }
+
+    /// Reads the reduction result record.
+    pub(super) fn read_result(&self) -> Vec<u8> {
+        self.read_buffer(&self.result, RECORD_BYTES)
+    }
+
     /// Blocks until all submitted work has finished (for benchmarks).
     pub fn finish(&self) {
         self.wait();

@@ -2,6 +2,7 @@
 //! the memory check made before anything is allocated.
 
 pub mod engine;
+pub mod implicit;
 pub mod lbm;
 pub mod shaders;
 

@@ -13,10 +13,11 @@ pub enum Kernel {
     ReduceFields,
     ReducePartials,
     Thermal,
+    Spectral,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 5] = [Kernel::ChemPotential, Kernel::Update, Kernel::ReduceFields, Kernel::ReducePartials, Kernel::Thermal];
+    pub const ALL: [Kernel; 6] = [Kernel::ChemPotential, Kernel::Update, Kernel::ReduceFields, Kernel::ReducePartials, Kernel::Thermal, Kernel::Spectral];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -25,6 +26,7 @@ impl Kernel {
             Kernel::ReduceFields => "reduce_fields",
             Kernel::ReducePartials => "reduce_partials",
             Kernel::Thermal => "thermal",
+            Kernel::Spectral => "spectral",
         }
     }
 
@@ -35,6 +37,7 @@ impl Kernel {
             Kernel::ReduceFields => include_str!("../../shaders/reduce_fields.wgsl"),
             Kernel::ReducePartials => include_str!("../../shaders/reduce_partials.wgsl"),
             Kernel::Thermal => include_str!("../../shaders/thermal.wgsl"),
+            Kernel::Spectral => include_str!("../../shaders/spectral.wgsl"),
         }
     }
 

@@ -33,11 +33,30 @@ pub struct DriverState {
     /// Whether (T, psi) follow the fields.
     #[serde(default)]
     pub thermal: bool,
+    /// Semi-implicit scheme: the error estimate of the last accepted step (0 = none),
+    /// and the steps rejected so far.
+    #[serde(default)]
+    pub err_prev: f64,
+    #[serde(default)]
+    pub rejected: u64,
+    /// Semi-implicit scheme: the last accepted step's dt, and whether the last
+    /// increments (P, N, ψ per voxel, f32) follow the fields in the file.
+    #[serde(default)]
+    pub dt_prev: f64,
+    #[serde(default)]
+    pub increments: bool,
 }
 
 pub fn write(path: &Path, state: &DriverState, phi: &[[f32; 2]], aux: Option<&[[f32; 2]]>) -> std::io::Result<()> {
+    write_with_increments(path, state, phi, aux, None)
+}
+
+/// Like [`write`], with the semi-implicit scheme's last increments (so a resume
+/// continues with the same error estimate and steps).
+pub fn write_with_increments(path: &Path, state: &DriverState, phi: &[[f32; 2]], aux: Option<&[[f32; 2]]>, incr: Option<&[[f32; 3]]>) -> std::io::Result<()> {
     let mut st = state.clone();
     st.thermal = aux.is_some();
+    st.increments = incr.is_some();
     let header = serde_json::to_vec(&st).expect("serializable state");
     atomic_write_with(path, |w| {
         w.write_all(MAGIC)?;
@@ -47,6 +66,9 @@ pub fn write(path: &Path, state: &DriverState, phi: &[[f32; 2]], aux: Option<&[[
         if let Some(a) = aux {
             w.write_all(bytemuck::cast_slice(a))?;
         }
+        if let Some(d) = incr {
+            w.write_all(bytemuck::cast_slice(d))?;
+        }
         Ok(())
     })
 }
@@ -55,6 +77,14 @@ pub fn write(path: &Path, state: &DriverState, phi: &[[f32; 2]], aux: Option<&[[
 pub type Checkpoint = (DriverState, Vec<[f32; 2]>, Option<Vec<[f32; 2]>>);
 
 pub fn read(path: &Path) -> anyhow::Result<Checkpoint> {
+    let (s, p, a, _) = read_with_increments(path)?;
+    Ok((s, p, a))
+}
+
+/// A checkpoint with the semi-implicit increments when it holds them.
+pub type CheckpointWithIncrements = (DriverState, Vec<[f32; 2]>, Option<Vec<[f32; 2]>>, Option<Vec<[f32; 3]>>);
+
+pub fn read_with_increments(path: &Path) -> anyhow::Result<CheckpointWithIncrements> {
     let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let ctx = |m: String| anyhow::anyhow!("{}: not a phasecast checkpoint: {m}", path.display());
     if bytes.len() < 16 || &bytes[..8] != MAGIC {
@@ -68,10 +98,12 @@ pub fn read(path: &Path) -> anyhow::Result<Checkpoint> {
     let n = state.shape.iter().product::<usize>();
     let data = &bytes[16 + hlen..];
     let blocks = if state.thermal { 2 } else { 1 };
-    if data.len() != n * 8 * blocks {
-        return Err(ctx(format!("expected {} bytes of fields for shape {:?}, found {}", n * 8 * blocks, state.shape, data.len())));
+    let want = n * 8 * blocks + if state.increments { n * 12 } else { 0 };
+    if data.len() != want {
+        return Err(ctx(format!("expected {want} bytes of fields for shape {:?}, found {}", state.shape, data.len())));
     }
     let phi = bytemuck::pod_collect_to_vec(&data[..n * 8]);
-    let aux = state.thermal.then(|| bytemuck::pod_collect_to_vec(&data[n * 8..]));
-    Ok((state, phi, aux))
+    let aux = state.thermal.then(|| bytemuck::pod_collect_to_vec(&data[n * 8..n * 16]));
+    let incr = state.increments.then(|| bytemuck::pod_collect_to_vec(&data[n * 8 * blocks..]));
+    Ok((state, phi, aux, incr))
 }

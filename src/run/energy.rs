@@ -3,7 +3,10 @@
 use crate::util::atomic_write;
 use std::path::Path;
 
-pub const HEADER: &str = "step,time_s,dt_s,free_energy,mass_polymer_um3,mass_nonsolvent_um3,max_phi_p,max_phi_n,mean_temperature_c,min_temperature_c,crystallinity";
+pub const HEADER: &str = "step,time_s,dt_s,free_energy,mass_polymer_um3,mass_nonsolvent_um3,max_phi_p,max_phi_n,mean_temperature_c,min_temperature_c,crystallinity,step_error,rejected_steps";
+
+/// The header before the semi-implicit columns existed (still read).
+const HEADER_V2: &str = "step,time_s,dt_s,free_energy,mass_polymer_um3,mass_nonsolvent_um3,max_phi_p,max_phi_n,mean_temperature_c,min_temperature_c,crystallinity";
 
 /// The header before the thermal columns existed (still read).
 const HEADER_V1: &str = "step,time_s,dt_s,free_energy,mass_polymer_um3,mass_nonsolvent_um3,max_phi_p,max_phi_n";
@@ -24,6 +27,11 @@ pub struct EnergyRow {
     /// Thermal model (empty in the file otherwise): mean and lowest temperature,
     /// and the crystallized fraction of the polymer (sum φ_p ψ / sum φ_p).
     pub thermal: Option<[f64; 3]>,
+    /// Semi-implicit scheme: the error estimate of the step that ended here (empty
+    /// in the file for the explicit scheme and where none exists), and the steps
+    /// rejected so far in the run.
+    pub step_error: Option<f64>,
+    pub rejected_steps: u64,
 }
 
 impl EnergyRow {
@@ -32,9 +40,10 @@ impl EnergyRow {
             Some([m, lo, c]) => format!("{m:.4},{lo:.4},{c:.6}"),
             None => ",,".into(),
         };
+        let e = self.step_error.map_or(String::new(), |e| format!("{e:.4e}"));
         format!(
-            "{},{:.9e},{:.6e},{:.9e},{:.9e},{:.9e},{:.6},{:.6},{th}",
-            self.step, self.time_s, self.dt_s, self.free_energy, self.mass_polymer_um3, self.mass_nonsolvent_um3, self.max_phi_p, self.max_phi_n
+            "{},{:.9e},{:.6e},{:.9e},{:.9e},{:.9e},{:.6},{:.6},{th},{e},{}",
+            self.step, self.time_s, self.dt_s, self.free_energy, self.mass_polymer_um3, self.mass_nonsolvent_um3, self.max_phi_p, self.max_phi_n, self.rejected_steps
         )
     }
 }
@@ -56,7 +65,8 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<EnergyRow>> {
     let mut lines = text.lines();
     let header = lines.next();
     let cols = match header {
-        Some(HEADER) => 11,
+        Some(HEADER) => 13,
+        Some(HEADER_V2) => 11,
         Some(HEADER_V1) => 8,
         _ => anyhow::bail!("{}: expected the header `{HEADER}`", path.display()),
     };
@@ -78,7 +88,9 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<EnergyRow>> {
                 mass_nonsolvent_um3: f(5)?,
                 max_phi_p: f(6)?,
                 max_phi_n: f(7)?,
-                thermal: if cols == 11 && !v[8].is_empty() { Some([f(8)?, f(9)?, f(10)?]) } else { None },
+                thermal: if cols >= 11 && !v[8].is_empty() { Some([f(8)?, f(9)?, f(10)?]) } else { None },
+                step_error: if cols == 13 && !v[11].is_empty() { Some(f(11)?) } else { None },
+                rejected_steps: if cols == 13 { v[12].parse().map_err(|_| bad())? } else { 0 },
             })
         })
         .collect()

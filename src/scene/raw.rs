@@ -150,6 +150,10 @@ pub struct RawTime {
     pub reduce_every: Option<i64>,
     /// Largest relative mass drift tolerated in a closed stage.
     pub mass_tolerance: Option<f64>,
+    /// "semi_implicit" (default) or "explicit".
+    pub scheme: Option<String>,
+    /// Semi-implicit: the local error the adaptive step aims at.
+    pub tolerance: Option<f64>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

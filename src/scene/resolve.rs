@@ -76,7 +76,24 @@ pub struct TimeControl {
     pub safety: f64,
     pub reduce_every: u64,
     pub mass_tolerance: f64,
+    pub scheme: Scheme,
+    /// Semi-implicit: the local error per step the adaptive step aims at
+    /// (½ rms of the change of the composition increments, docs/model.md).
+    pub tolerance: f64,
 }
+
+/// Time integration scheme (`time.scheme`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scheme {
+    /// Forward Euler at or below the stability bound.
+    Explicit,
+    /// Linearly stabilised semi-implicit steps with an adaptive, error-controlled dt.
+    SemiImplicit,
+}
+
+/// The default `time.tolerance` (measured on PFHub 1a, docs/validation.md §1).
+pub const DEFAULT_TOLERANCE: f64 = 1e-4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -389,6 +406,12 @@ pub(super) fn resolve(file: &str, raw: RawScene, table: toml::Table) -> Result<C
         safety: v.range("time.safety", t.safety.unwrap_or(0.5), 0.01, 1.0)?,
         reduce_every: reduce_every as u64,
         mass_tolerance: v.positive("time.mass_tolerance", t.mass_tolerance.unwrap_or(1e-3))?,
+        scheme: match t.scheme.as_deref() {
+            None | Some("semi_implicit") => Scheme::SemiImplicit,
+            Some("explicit") => Scheme::Explicit,
+            Some(other) => return Err(v.bad("time.scheme", format!("\"{other}\""), "must be \"semi_implicit\" (the default) or \"explicit\"")),
+        },
+        tolerance: v.range("time.tolerance", t.tolerance.unwrap_or(DEFAULT_TOLERANCE), 1e-9, 1.0)?,
     };
 
     if raw.stages.is_empty() {

@@ -766,7 +766,7 @@ mod tests {
         b.upload(phi);
         let t = b.reduce();
         let dt = 0.3 * crate::solver::stability::dt_bound(p, &t);
-        let info: Vec<_> = (0..steps).map(|k| crate::solver::params::StepInfo { step: k, dt: dt as f32, noise_scale: 0.0, _pad: 0 }).collect();
+        let info: Vec<_> = (0..steps).map(|k| crate::solver::params::StepInfo { step: k, dt: dt as f32, noise_scale: 0.0, dt_prev: 0.0 }).collect();
         b.advance(&info);
         b.download().iter().filter(|v| v[0] < threshold).count()
     }

@@ -133,7 +133,8 @@ pub struct StepInfo {
     pub dt: f32,
     /// noise_amp * sqrt(2 dt) / h^(1 + dim/2).
     pub noise_scale: f32,
-    pub _pad: u32,
+    /// The previous step's dt (semi-implicit error estimate; 0 = none).
+    pub dt_prev: f32,
 }
 const _: () = assert!(std::mem::size_of::<StepInfo>() == 16);
 
@@ -147,7 +148,8 @@ pub struct Reduction {
     pub b: [f32; 4],
     /// Thermal model: (sum T, sum phi_p psi, sum psi, 0)
     pub c: [f32; 4],
-    /// Thermal model: (max T, -min T, max psi, 0)
+    /// Thermal model: (max T, -min T, max psi, ·); d[3] = minus the smallest volume
+    /// fraction (ternary models; -1e30 otherwise).
     pub d: [f32; 4],
 }
 const _: () = assert!(std::mem::size_of::<Reduction>() == 64);

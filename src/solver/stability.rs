@@ -41,6 +41,26 @@ pub fn dt_bound(p: &Params, t: &Totals) -> f64 {
 ///   [0, 1]) and |drive| bounded over the temperatures of the current field
 ///   and the media.
 pub fn thermal_dt_bound(p: &Params, t: &Totals) -> f64 {
+    let b = thermal_dt_bound_parts(p, t);
+    let l = laplacian_max(p);
+    let psi = p.th_cryst[3] as f64 * (p.th_cryst[2] as f64 * l + b.psi_curvature);
+    let rate = b.heat.max(psi);
+    if rate > 0.0 {
+        2.0 / rate
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// The rates behind [`thermal_dt_bound`].
+pub struct ThermalRates {
+    /// α (L_max + 2 β_max / h²): the heat equation's largest rate.
+    pub heat: f64,
+    /// 2 W + 5.78 |drive|: the bound on |∂²f_c/∂ψ²| per unit polymer.
+    pub psi_curvature: f64,
+}
+
+pub fn thermal_dt_bound_parts(p: &Params, t: &Totals) -> ThermalRates {
     let l = laplacian_max(p);
     let h2 = (p.h as f64).powi(2);
     let alpha = p.th_heat[0] as f64;
@@ -61,13 +81,7 @@ pub fn thermal_dt_bound(p: &Params, t: &Totals) -> f64 {
     let shift = (p.th_surf[0].abs().max(p.th_surf[1].abs())) as f64;
     let spread = 2.0 * p.th_chi[3] as f64 * (1.0 + (p.th_chi[0] as f64 + p.th_chi[1] as f64 / t_lo).abs()) + shift;
     let drive = lat * ((1.0 / t_lo - inv_tm0).abs().max((inv_tm0 - 1.0 / t_hi.max(1.0)).abs()) + spread);
-    let psi = p.th_cryst[3] as f64 * (p.th_cryst[2] as f64 * l + 2.0 * p.th_cryst[1] as f64 + 5.78 * drive);
-    let rate = heat.max(psi);
-    if rate > 0.0 {
-        2.0 / rate
-    } else {
-        f64::INFINITY
-    }
+    ThermalRates { heat, psi_curvature: 2.0 * p.th_cryst[1] as f64 + 5.78 * drive }
 }
 
 /// noise_amp * sqrt(2 dt) / h^(1 + dim/2): the factor on the unit-normal face

@@ -74,5 +74,5 @@ pub fn start(cfg: &Config, mut b: Box<dyn Backend>, safety: f64) -> (Box<dyn Bac
 }
 
 pub fn steps(p: &Params, first: u32, n: u32, dt: f64) -> Vec<StepInfo> {
-    (first..first + n).map(|k| StepInfo { step: k, dt: dt as f32, noise_scale: stability::noise_scale(p, dt), _pad: 0 }).collect()
+    (first..first + n).map(|k| StepInfo { step: k, dt: dt as f32, noise_scale: stability::noise_scale(p, dt), dt_prev: 0.0 }).collect()
 }

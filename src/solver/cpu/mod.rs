@@ -7,6 +7,7 @@
 pub mod chem_potential;
 pub mod free_energy;
 pub mod reduce;
+pub mod spectral;
 pub mod thermal;
 pub mod update;
 
@@ -82,4 +83,35 @@ mod tests {
         assert!(m.abs() < 0.01, "mean {m}");
         assert!((var - 1.0).abs() < 0.02, "variance {var}");
     }
+}
+
+/// The binomial low-pass of the semi-implicit error estimate with noise on (twin of
+/// `lowpass` in spectral.wgsl): [1 2 1]/4 twice along each axis (response cos⁴(k/2)),
+/// mirror ghosts at non-periodic faces. Returns the sum of squares of the result.
+pub fn lowpass_sum_sq(p: &Params, buf: &mut [[f32; 2]], tmp: &mut [[f32; 2]]) -> f64 {
+    use rayon::prelude::*;
+    for axis in 0..3 {
+        if [p.nx, p.ny, p.nz][axis] == 1 {
+            continue;
+        }
+        for _ in 0..2 {
+            {
+                let src = &*buf;
+                tmp.par_chunks_mut(CHUNK).enumerate().for_each(|(k, out)| {
+                    for (o, dst) in out.iter_mut().enumerate() {
+                        let i = (k * CHUNK + o) as u32;
+                        let pos = coords(p, i);
+                        let c = src[i as usize];
+                        let lo = neighbor(p, pos, 2 * axis);
+                        let hi = neighbor(p, pos, 2 * axis + 1);
+                        let a = if lo >= 0 { src[lo as usize] } else { c };
+                        let b = if hi >= 0 { src[hi as usize] } else { c };
+                        *dst = [0.25 * (a[0] + b[0]) + 0.5 * c[0], 0.25 * (a[1] + b[1]) + 0.5 * c[1]];
+                    }
+                });
+            }
+            buf.copy_from_slice(tmp);
+        }
+    }
+    buf.par_iter().map(|v| (v[0] as f64).powi(2) + (v[1] as f64).powi(2)).sum()
 }

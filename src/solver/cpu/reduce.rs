@@ -56,7 +56,7 @@ pub fn voxel_record(p: &Params, phi: &[[f32; 2]], aux: &[[f32; 2]], i: u32) -> R
             a: [c[0], c[1], fe, if bad { 1.0 } else { 0.0 }],
             b: [max_eig_product(m, h), max_eig_sym(m), c[0], c[1]],
             c: [t, c[0].clamp(0.0, 1.0) * psi, psi, 0.0],
-            d: [t, -t, psi, 0.0],
+            d: [t, -t, psi, neg_fraction(p, c)],
         };
     }
     let fe = (f_bulk(p, c) + 0.5 * p.inv_h2 * (p.kappa_p * g2[0] + p.kappa_n * g2[1])) * p.cell_volume;
@@ -67,8 +67,16 @@ pub fn voxel_record(p: &Params, phi: &[[f32; 2]], aux: &[[f32; 2]], i: u32) -> R
         a: [c[0], c[1], fe, if bad { 1.0 } else { 0.0 }],
         b: [max_eig_product(m, h), max_eig_sym(m), c[0], c[1]],
         c: e.c,
-        d: e.d,
+        d: [e.d[0], e.d[1], e.d[2], neg_fraction(p, c)],
     }
+}
+
+/// Twin of `neg_fraction` in reduce_fields.wgsl.
+pub fn neg_fraction(p: &Params, c: [f32; 2]) -> f32 {
+    if p.model != crate::solver::params::MODEL_TERNARY {
+        return -1e30;
+    }
+    -(c[0].min(c[1]).min(1.0 - c[0] - c[1]))
 }
 
 /// Sums and maxima over the whole field (sums rounded to f32 like the GPU record).

@@ -10,6 +10,19 @@ use rayon::prelude::*;
 /// In the thermal model the mobility is scaled by the gelation factor of the
 /// crystallinity in `aux` (unread otherwise).
 pub fn update(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], aux: &[[f32; 2]], out: &mut [[f32; 2]]) {
+    update_split(p, s, phi, mu, aux, out, None);
+}
+
+/// The same step; with `noise_out` the divergence of the unit face noise is written
+/// there (for the semi-implicit scheme's filter) and `out` gets the deterministic
+/// part alone. Twin of update.wgsl with `SPLIT_NOISE`.
+pub fn update_split(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], aux: &[[f32; 2]], out: &mut [[f32; 2]], noise_out: Option<&mut [[f32; 2]]>) {
+    let split = noise_out.is_some();
+    let mut dummy: [[f32; 2]; 0] = [];
+    let noise_out: &mut [[f32; 2]] = match noise_out {
+        Some(n) => n,
+        None => &mut dummy,
+    };
     let thermal = p.is_thermal();
     let iso = p.isothermal_flux();
     let gel_at = |k: usize| if thermal { gel(p, aux[k][1]) } else { 1.0 };
@@ -18,7 +31,10 @@ pub fn update(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], aux: 
         [m[0] * g, m[1] * g, m[2] * g]
     };
     let harmonic = p.harmonic_face() && p.model == MODEL_TERNARY && p.mobility_model != MOBILITY_CONSTANT;
-    out.par_chunks_mut(CHUNK).enumerate().for_each(|(k, chunk)| {
+    let noise_chunks: Vec<&mut [[f32; 2]]> = if split { noise_out.chunks_mut(CHUNK).collect() } else { Vec::new() };
+    let mut noise_iter: Vec<Option<&mut [[f32; 2]]>> = noise_chunks.into_iter().map(Some).collect();
+    noise_iter.resize_with(out.len().div_ceil(CHUNK), || None);
+    out.par_chunks_mut(CHUNK).zip(noise_iter.par_iter_mut()).enumerate().for_each(|(k, (chunk, nchunk))| {
         for (o, dst) in chunk.iter_mut().enumerate() {
             let i = (k * CHUNK + o) as u32;
             let pos = coords(p, i);
@@ -85,7 +101,12 @@ pub fn update(p: &Params, s: &StepInfo, phi: &[[f32; 2]], mu: &[[f32; 2]], aux: 
                 }
             }
             let k = s.dt * p.inv_h2;
-            *dst = [c[0] + k * div[0] + s.noise_scale * noise[0], c[1] + k * div[1] + s.noise_scale * noise[1]];
+            if let Some(nc) = nchunk.as_mut() {
+                nc[o] = noise;
+                *dst = [c[0] + k * div[0], c[1] + k * div[1]];
+            } else {
+                *dst = [c[0] + k * div[0] + s.noise_scale * noise[0], c[1] + k * div[1] + s.noise_scale * noise[1]];
+            }
         }
     });
 }
