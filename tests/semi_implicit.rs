@@ -320,3 +320,100 @@ fn gpu_semi_implicit_tips_steps_match_the_cpu_twins() {
     let (ec, eg) = (c.step_error().unwrap(), g.step_error().unwrap());
     assert!((ec - eg).abs() < 0.02 * ec.max(1e-12), "TIPS error estimates {ec} / {eg}");
 }
+
+/// Mean domain size 2π/k₁ from the first moment of the structure factor of φ_P.
+fn domain_size_um(v: &phasecast::volume::Volume<f32>) -> f64 {
+    use rustfft::{num_complex::Complex32, FftPlanner};
+    let [nz, ny, nx] = v.shape;
+    let mean = v.data.iter().map(|&x| x as f64).sum::<f64>() / v.data.len() as f64;
+    let mut buf: Vec<Complex32> = v.data.iter().map(|&x| Complex32::new(x - mean as f32, 0.0)).collect();
+    let mut planner = FftPlanner::new();
+    for (axis, n, stride) in [(0, nx, 1), (1, ny, nx), (2, nz, nx * ny)] {
+        let fft = planner.plan_fft_forward(n);
+        let lines = buf.len() / n;
+        let mut line = vec![Complex32::new(0.0, 0.0); n];
+        for l in 0..lines {
+            let base = match axis {
+                0 => l * nx,
+                1 => (l / nx) * nx * ny + l % nx,
+                _ => l,
+            };
+            for k in 0..n {
+                line[k] = buf[base + k * stride];
+            }
+            fft.process(&mut line);
+            for k in 0..n {
+                buf[base + k * stride] = line[k];
+            }
+        }
+    }
+    let wrap = |k: usize, n: usize| if k <= n / 2 { k as f64 } else { k as f64 - n as f64 };
+    let (mut s0, mut s1) = (0.0, 0.0);
+    for z in 0..nz {
+        for y in 0..ny {
+            for x in 0..nx {
+                let s = buf[(z * ny + y) * nx + x].norm_sqr() as f64;
+                let k = ((wrap(x, nx) / nx as f64).powi(2) + (wrap(y, ny) / ny as f64).powi(2) + (wrap(z, nz) / nz as f64).powi(2)).sqrt();
+                s0 += s;
+                s1 += s * k;
+            }
+        }
+    }
+    v.voxel_um / (s1 / s0)
+}
+
+/// Mean chord of the pore phase along x (periodic rows), µm.
+fn pore_chord_um(seg: &phasecast::volume::Volume<u8>) -> f64 {
+    let [nz, ny, nx] = seg.shape;
+    let (mut total, mut count) = (0usize, 0usize);
+    for row in 0..nz * ny {
+        let r = &seg.data[row * nx..(row + 1) * nx];
+        if r.iter().all(|&v| v == 1) || r.iter().all(|&v| v == 0) {
+            continue;
+        }
+        // Start just after a polymer voxel so that runs do not wrap.
+        let start = (0..nx).find(|&x| r[x] == 0).unwrap();
+        let mut run = 0;
+        for k in 1..=nx {
+            if r[(start + k) % nx] == 1 {
+                run += 1;
+            } else if run > 0 {
+                total += run;
+                count += 1;
+                run = 0;
+            }
+        }
+    }
+    total as f64 / count.max(1) as f64 * seg.voxel_um
+}
+
+/// The quickstart (32³, noise off) at the same simulated time with both schemes:
+/// domain size, polymer-rich fraction and pore size within 5 %.
+#[test]
+fn the_quickstart_matches_the_explicit_scheme_within_5_percent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = Vec::new();
+    for scheme in ["explicit", "semi_implicit"] {
+        let over: Vec<String> = ["grid.nx=32", "grid.ny=32", "grid.nz=32", "noise.amplitude=0", "outputs.analyze=false", "outputs.checkpoint=false", "outputs.section_png=false"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([format!("time.scheme=\"{scheme}\"")])
+            .collect();
+        let cfg = phasecast::scene::load(None, &over).unwrap();
+        let opts = phasecast::run::RunOptions { out_dir: dir.path().join(scheme), backend: phasecast::run::BackendChoice::Cpu, adapter: None, quiet: true, until_s: None };
+        let o = phasecast::run::run(&cfg, &opts).unwrap();
+        let rj: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join(scheme).join("run.json")).unwrap()).unwrap();
+        let path = dir.path().join(scheme).join(rj["final_fields"]["npy"]["phi_p"].as_str().unwrap());
+        let v = phasecast::volume_io::read_volume(&path, &Default::default()).unwrap().volume;
+        let seg = phasecast::analysis::segment(&v, None, phasecast::analysis::PoreValue::Low);
+        let rich = seg.volume.data.iter().filter(|&&x| x == 0).count() as f64 / seg.volume.data.len() as f64;
+        let (l, chord) = (domain_size_um(&v), pore_chord_um(&seg.volume));
+        eprintln!("{scheme}: {} steps, domain size {l:.4} µm, polymer-rich fraction {rich:.4}, pore chord {chord:.4} µm", o.steps);
+        out.push((l, rich, chord, o.steps));
+    }
+    let (e, s) = (out[0], out[1]);
+    for (name, a, b) in [("domain size", e.0, s.0), ("polymer-rich fraction", e.1, s.1), ("pore chord", e.2, s.2)] {
+        assert!(((b - a) / a).abs() < 0.05, "{name}: semi-implicit {b} against explicit {a}");
+    }
+    assert!(s.3 * 10 < e.3, "the semi-implicit run must take far fewer steps: {} against {}", s.3, e.3);
+}
