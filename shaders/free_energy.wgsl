@@ -343,3 +343,20 @@ fn unit01(h: u32) -> f32 {
 fn is_seed(i: u32) -> bool {
     return unit01(pcg(i ^ pcg(P.bc1.z ^ 0x51ed2705u))) < P.th_nuc.x;
 }
+
+// Nucleation (CPU twin: nucleate in src/solver/cpu/thermal.rs): a seed (residual
+// crystal) switches on where the melt is undercooled past its activation undercooling,
+// and a thermal nucleus appears with probability 1 - exp(-I dt); otherwise psi.
+fn nucleate(i: u32, step: u32, dt: f32, q: f32, t: f32, chi: f32, shift: f32, psi: f32) -> f32 {
+    let undercool = 1.0 / inv_tm(q, chi, shift) - t;
+    if (undercool > P.th_nuc.y && is_seed(i)) {
+        return 1.0;
+    }
+    if (undercool > 0.0 && P.th_nuc.z > 0.0) {
+        let prob = nucleation_probability(P.th_nuc.z * q * exp(-P.th_nuc.w / (t * undercool * undercool)) * dt);
+        if (unit01(pcg(i ^ pcg(step ^ pcg(P.bc1.z ^ 0x7a3c1e5bu)))) < prob) {
+            return 1.0;
+        }
+    }
+    return psi;
+}

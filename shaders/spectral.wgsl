@@ -463,16 +463,6 @@ fn thermal_finish(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     let chi = chi_tm(phi[i], t);
     let shift = medium_shift(p.z);
     let o = aux_out[i];
-    var psi_new = clamp(o.y, 0.0, 1.0);
-    let undercool = 1.0 / inv_tm(q, chi, shift) - t;
-    if (undercool > P.th_nuc.y && is_seed(i)) {
-        psi_new = 1.0;
-    }
-    if (undercool > 0.0 && P.th_nuc.z > 0.0) {
-        let prob = nucleation_probability(P.th_nuc.z * q * exp(-P.th_nuc.w / (t * undercool * undercool)) * S.dt);
-        if (unit01(pcg(i ^ pcg(S.step ^ pcg(P.bc1.z ^ 0x7a3c1e5bu)))) < prob) {
-            psi_new = 1.0;
-        }
-    }
+    let psi_new = nucleate(i, S.step, S.dt, q, t, chi, shift, clamp(o.y, 0.0, 1.0));
     aux_out[i] = vec2<f32>(o.x + P.th_heat.y * q * (psi_new - psi), psi_new);
 }

@@ -55,18 +55,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let chi = chi_tm(phi[i], t);
     let shift = medium_shift(pos.z);
     let rate = P.th_cryst.w * (P.th_cryst.z * lap_psi * P.inv_h2 - dfc_dpsi(p, psi, t, chi, shift));
-    var psi_new = clamp(psi + S.dt * rate, 0.0, 1.0);
-
-    let undercool = 1.0 / inv_tm(p, chi, shift) - t;
-    if (undercool > P.th_nuc.y && is_seed(i)) {
-        psi_new = 1.0;
-    }
-    if (undercool > 0.0 && P.th_nuc.z > 0.0) {
-        let prob = nucleation_probability(P.th_nuc.z * p * exp(-P.th_nuc.w / (t * undercool * undercool)) * S.dt);
-        if (unit01(pcg(i ^ pcg(S.step ^ pcg(P.bc1.z ^ 0x7a3c1e5bu)))) < prob) {
-            psi_new = 1.0;
-        }
-    }
+    let psi_new = nucleate(i, S.step, S.dt, p, t, chi, shift, clamp(psi + S.dt * rate, 0.0, 1.0));
     let t_new = t + S.dt * P.th_heat.x * lap_t * P.inv_h2 + P.th_heat.y * p * (psi_new - psi);
     aux_out[i] = vec2<f32>(t_new, psi_new);
 }

@@ -47,21 +47,29 @@ pub fn thermal(p: &Params, s: &StepInfo, phi: &[[f32; 2]], aux: &[[f32; 2]], out
             let chi = chi_tm(p, phi[i as usize], t);
             let shift = medium_shift(p, pos[2]);
             let rate = p.th_cryst[3] * (p.th_cryst[2] * lap_psi * p.inv_h2 - dfc_dpsi(p, q, psi, t, chi, shift));
-            let mut psi_new = (psi + s.dt * rate).clamp(0.0, 1.0);
-            let undercool = 1.0 / inv_tm(p, q, chi, shift) - t;
-            if undercool > p.th_nuc[1] && is_seed(p, i) {
-                psi_new = 1.0;
-            }
-            if undercool > 0.0 && p.th_nuc[2] > 0.0 {
-                let prob = nucleation_probability(p.th_nuc[2] * q * (-p.th_nuc[3] / (t * undercool * undercool)).exp() * s.dt);
-                if unit01(pcg(i ^ pcg(s.step ^ pcg(p.noise_seed() ^ 0x7a3c1e5b)))) < prob {
-                    psi_new = 1.0;
-                }
-            }
+            let psi_new = nucleate(p, s, i, q, t, chi, shift, (psi + s.dt * rate).clamp(0.0, 1.0));
             let t_new = t + s.dt * p.th_heat[0] * lap_t * p.inv_h2 + p.th_heat[1] * q * (psi_new - psi);
             *dst = [t_new, psi_new];
         }
     });
+}
+
+/// Nucleation (twin of `nucleate` in free_energy.wgsl): a seed (residual crystal)
+/// switches on where the melt is undercooled past its activation undercooling, and a
+/// thermal nucleus appears with probability 1 − exp(−I Δt); otherwise `psi`.
+#[allow(clippy::too_many_arguments)]
+pub fn nucleate(p: &Params, s: &StepInfo, i: u32, q: f32, t: f32, chi: f32, shift: f32, psi: f32) -> f32 {
+    let undercool = 1.0 / inv_tm(p, q, chi, shift) - t;
+    if undercool > p.th_nuc[1] && is_seed(p, i) {
+        return 1.0;
+    }
+    if undercool > 0.0 && p.th_nuc[2] > 0.0 {
+        let prob = nucleation_probability(p.th_nuc[2] * q * (-p.th_nuc[3] / (t * undercool * undercool)).exp() * s.dt);
+        if unit01(pcg(i ^ pcg(s.step ^ pcg(p.noise_seed() ^ 0x7a3c1e5b)))) < prob {
+            return 1.0;
+        }
+    }
+    psi
 }
 
 /// 1 − exp(−x): the probability of at least one nucleation event in a step whose
@@ -124,17 +132,7 @@ pub fn thermal_finish(p: &Params, s: &StepInfo, phi: &[[f32; 2]], aux: &[[f32; 2
             let q = phi[i as usize][0].clamp(0.0, 1.0);
             let chi = chi_tm(p, phi[i as usize], t);
             let shift = medium_shift(p, pos[2]);
-            let mut psi_new = dst[1].clamp(0.0, 1.0);
-            let undercool = 1.0 / inv_tm(p, q, chi, shift) - t;
-            if undercool > p.th_nuc[1] && is_seed(p, i) {
-                psi_new = 1.0;
-            }
-            if undercool > 0.0 && p.th_nuc[2] > 0.0 {
-                let prob = nucleation_probability(p.th_nuc[2] * q * (-p.th_nuc[3] / (t * undercool * undercool)).exp() * s.dt);
-                if unit01(pcg(i ^ pcg(s.step ^ pcg(p.noise_seed() ^ 0x7a3c1e5b)))) < prob {
-                    psi_new = 1.0;
-                }
-            }
+            let psi_new = nucleate(p, s, i, q, t, chi, shift, dst[1].clamp(0.0, 1.0));
             *dst = [dst[0] + p.th_heat[1] * q * (psi_new - psi), psi_new];
         }
     });
