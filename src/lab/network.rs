@@ -136,6 +136,7 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
     if edt2.is_empty() {
         return net;
     }
+    let t0 = std::time::Instant::now();
     // 1. Candidate peaks, plane by plane in parallel.
     let mut cands: Vec<u32> = (0..nz)
         .into_par_iter()
@@ -176,6 +177,7 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
     if cands.is_empty() {
         return net;
     }
+    log::debug!("network: {} candidate peaks in {:.2} s", cands.len(), t0.elapsed().as_secs_f64());
     // 2. Trim peaks inside a kept peak's sphere, with a uniform grid of kept peaks.
     let rmax = (edt2[cands[0] as usize] as f64).sqrt();
     let cell = rmax.ceil().max(1.0) as usize;
@@ -230,6 +232,7 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
     drop(grid);
     drop(cands);
 
+    log::debug!("network: {} markers after trimming, {:.2} s", markers.len(), t0.elapsed().as_secs_f64());
     // 3. Watershed: priority flood from the markers, descending EDT².
     let mut labels = vec![0u32; edt2.len()];
     let kmax = edt2[markers[0] as usize] as usize;
@@ -264,6 +267,7 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
     }
     drop(buckets);
 
+    log::debug!("network: watershed done, {:.2} s", t0.elapsed().as_secs_f64());
     // 4. Pores and throats.
     net.pores = markers
         .iter()
@@ -283,15 +287,23 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
         sum: [f64; 3],
         normal: [f64; 3],
     }
-    let mut index: HashMap<(u32, u32), u32> = HashMap::new();
+    // Throats of each pore a (as the lower index): a short list searched
+    // linearly (coordination numbers are small), faster than a hash map.
+    let mut index: Vec<Vec<(u32, u32)>> = vec![Vec::new(); net.pores.len()];
     let mut accs: Vec<(u32, u32, Acc)> = Vec::new();
     let mut faces: Vec<Face> = Vec::new();
     let record_faces = rinv2.is_some();
     let mut add = |a: u32, b: u32, mid: [f64; 3], normal: [f64; 3], dist: f32, r2: u32, pores: &[Pore]| {
-        let t = *index.entry((a, b)).or_insert_with(|| {
-            accs.push((a, b, Acc { area: 0, dist_max: 0.0, sum: [0.0; 3], normal: [0.0; 3] }));
-            (accs.len() - 1) as u32
-        });
+        let list = &mut index[a as usize];
+        let t = match list.iter().find(|(bb, _)| *bb == b) {
+            Some(&(_, t)) => t,
+            None => {
+                accs.push((a, b, Acc { area: 0, dist_max: 0.0, sum: [0.0; 3], normal: [0.0; 3] }));
+                let t = (accs.len() - 1) as u32;
+                list.push((b, t));
+                t
+            }
+        };
         let acc = &mut accs[t as usize].2;
         acc.area += 1;
         acc.dist_max = acc.dist_max.max(dist);
@@ -326,7 +338,15 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
             add(a, OUTLET, [nz as f64 - 0.5, p[1], p[2]], [1.0, 0.0, 0.0], (edt2[v] as f32).sqrt(), r2v, &net.pores);
         }
         for (dz, dy, dx) in [(1i64, 0i64, 0i64), (0, 1, 0), (0, 0, 1)] {
-            let Some(u) = crate::volume::neighbor_index(shape, (z as i64, y as i64, x as i64), (dz, dy, dx), periodic_xy) else {
+            let u = if dz == 1 {
+                if z + 1 < nz { v + plane } else { continue }
+            } else if dy == 1 {
+                if y + 1 < ny { v + nx } else if periodic_xy { v + nx - plane } else { continue }
+            } else if x + 1 < nx {
+                v + 1
+            } else if periodic_xy {
+                v + 1 - nx
+            } else {
                 continue;
             };
             let m = labels[u];
@@ -364,6 +384,7 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
         })
         .collect();
     net.faces = faces;
+    log::debug!("network: {} pores, {} throats, {} faces, {:.2} s", net.pores.len(), net.throats.len(), net.faces.len(), t0.elapsed().as_secs_f64());
     net
 }
 
