@@ -108,12 +108,63 @@ pub struct NetworkStats {
     /// Mean number of internal throats per pore.
     pub coordination: f64,
     /// Median over internal throats of throat inscribed radius / the smaller
-    /// adjacent body radius (1: no constriction; ≪ 1: bodies joined by windows).
+    /// adjacent body radius, each throat weighted by the smaller adjacent
+    /// body's volume (1: no constriction; ≪ 1: bodies joined by windows).
     pub throat_to_body_median: f64,
     /// Volume-weighted mean pore-body inscribed diameter (µm).
     pub body_diameter_um: f64,
     /// Area-weighted mean throat inscribed diameter (µm).
     pub throat_diameter_um: f64,
+}
+
+/// Integer squared EDT values by voxel index: `[u32]` (the porometer's
+/// drainage maps) or `[f32]` holding integers (the analysis' EDT²).
+pub trait Edt2: Sync {
+    fn at(&self, i: usize) -> u32;
+    fn size(&self) -> usize;
+}
+
+impl Edt2 for [u32] {
+    #[inline]
+    fn at(&self, i: usize) -> u32 {
+        self[i]
+    }
+    fn size(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Edt2 for [f32] {
+    #[inline]
+    fn at(&self, i: usize) -> u32 {
+        let v = self[i];
+        if v.is_finite() {
+            v.round().min(u32::MAX as f32 / 4.0) as u32
+        } else {
+            u32::MAX / 4
+        }
+    }
+    fn size(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Edt2 for Vec<u32> {
+    fn at(&self, i: usize) -> u32 {
+        self[i]
+    }
+    fn size(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Edt2 for Vec<f32> {
+    fn at(&self, i: usize) -> u32 {
+        self.as_slice().at(i)
+    }
+    fn size(&self) -> usize {
+        self.len()
+    }
 }
 
 fn wrap(d: f64, n: usize, periodic: bool) -> f64 {
@@ -127,13 +178,16 @@ fn wrap(d: f64, n: usize, periodic: bool) -> f64 {
 /// Extracts the network of the voxels with `edt2 > 0` (the phase). `edt2` is
 /// the integer squared EDT of the phase (0 outside it), C order over `shape`.
 /// `rinv2`: the porometer's squared invasion radii, to record per-face gas data.
-pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool, rinv2: Option<&[u32]>) -> Network {
+pub fn extract<E: Edt2 + ?Sized>(edt2: &E, shape: [usize; 3], voxel_um: f64, periodic_xy: bool, rinv2: Option<&[u32]>) -> Network {
     let [nz, ny, nx] = shape;
     let plane = ny * nx;
-    assert_eq!(edt2.len(), nz * plane);
-    assert!(edt2.len() < u32::MAX as usize, "volume too large for 32-bit indices");
+    assert_eq!(edt2.size(), nz * plane);
+    assert!(edt2.size() < u32::MAX as usize, "volume too large for 32-bit indices");
     let mut net = Network { shape, voxel_um, periodic_xy, ..Default::default() };
-    if edt2.is_empty() {
+    // A phase with no other phase anywhere has an infinite EDT: cap it.
+    let cap = ((nz + ny + nx) as u64).pow(2).min(u32::MAX as u64 / 4) as u32;
+    let ea = |i: usize| edt2.at(i).min(cap);
+    if edt2.size() == 0 {
         return net;
     }
     let t0 = std::time::Instant::now();
@@ -145,7 +199,7 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
             for y in 0..ny {
                 for x in 0..nx {
                     let v = (z * ny + y) * nx + x;
-                    let e = edt2[v];
+                    let e = ea(v);
                     if e == 0 {
                         continue;
                     }
@@ -157,7 +211,7 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
                                     continue;
                                 }
                                 if let Some(u) = crate::volume::neighbor_index(shape, (z as i64, y as i64, x as i64), (dz, dy, dx), periodic_xy) {
-                                    if edt2[u] > e {
+                                    if ea(u) > e {
                                         peak = false;
                                         break 'n;
                                     }
@@ -173,13 +227,13 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
             out
         })
         .collect();
-    cands.sort_unstable_by(|&a, &b| edt2[b as usize].cmp(&edt2[a as usize]).then(a.cmp(&b)));
+    cands.sort_unstable_by(|&a, &b| ea(b as usize).cmp(&ea(a as usize)).then(a.cmp(&b)));
     if cands.is_empty() {
         return net;
     }
     log::debug!("network: {} candidate peaks in {:.2} s", cands.len(), t0.elapsed().as_secs_f64());
     // 2. Trim peaks inside a kept peak's sphere, with a uniform grid of kept peaks.
-    let rmax = (edt2[cands[0] as usize] as f64).sqrt();
+    let rmax = (ea(cands[0] as usize) as f64).sqrt();
     let cell = rmax.ceil().max(1.0) as usize;
     let ncell = [nz.div_ceil(cell), ny.div_ceil(cell), nx.div_ceil(cell)];
     let mut grid: HashMap<[usize; 3], Vec<u32>> = HashMap::new();
@@ -215,7 +269,7 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
                             let d2 = (p[0] as f64 - q[0] as f64).powi(2)
                                 + wrap(p[1] as f64 - q[1] as f64, ny, periodic_xy).powi(2)
                                 + wrap(p[2] as f64 - q[2] as f64, nx, periodic_xy).powi(2);
-                            if d2 < edt2[m as usize] as f64 {
+                            if d2 < ea(m as usize) as f64 {
                                 inside = true;
                                 break 'cells;
                             }
@@ -234,14 +288,14 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
 
     log::debug!("network: {} markers after trimming, {:.2} s", markers.len(), t0.elapsed().as_secs_f64());
     // 3. Watershed: priority flood from the markers, descending EDT².
-    let mut labels = vec![0u32; edt2.len()];
-    let kmax = edt2[markers[0] as usize] as usize;
+    let mut labels = vec![0u32; edt2.size()];
+    let kmax = ea(markers[0] as usize) as usize;
     // First in, first out within a level, so that plateaus (the ridge of a
     // channel) are shared between markers by distance, not by push order.
     let mut buckets: Vec<std::collections::VecDeque<u32>> = vec![Default::default(); kmax + 1];
     for (i, &m) in markers.iter().enumerate() {
         labels[m as usize] = i as u32 + 1;
-        buckets[edt2[m as usize] as usize].push_back(m);
+        buckets[ea(m as usize) as usize].push_back(m);
     }
     let mut k = kmax;
     loop {
@@ -257,9 +311,9 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
         let (z, y, x) = (v / plane, (v / nx) % ny, v % nx);
         for (dz, dy, dx) in [(-1i64, 0i64, 0i64), (1, 0, 0), (0, -1, 0), (0, 1, 0), (0, 0, -1), (0, 0, 1)] {
             if let Some(u) = crate::volume::neighbor_index(shape, (z as i64, y as i64, x as i64), (dz, dy, dx), periodic_xy) {
-                if edt2[u] > 0 && labels[u] == 0 {
+                if ea(u) > 0 && labels[u] == 0 {
                     labels[u] = l;
-                    let key = (edt2[u] as usize).min(k);
+                    let key = (ea(u) as usize).min(k);
                     buckets[key].push_back(u as u32);
                 }
             }
@@ -275,7 +329,7 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
             let p = pos(m as usize);
             Pore {
                 center: [p[0] as f64, p[1] as f64, p[2] as f64],
-                radius: (edt2[m as usize] as f64).sqrt(),
+                radius: (ea(m as usize) as f64).sqrt(),
                 volume: 0,
                 max_rinv2: 0,
             }
@@ -318,7 +372,7 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
             faces.push(Face { throat: t, rinv2: r2, dist });
         }
     };
-    for v in 0..edt2.len() {
+    for v in 0..edt2.size() {
         let l = labels[v];
         if l == 0 {
             continue;
@@ -332,10 +386,10 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
         let (z, y, x) = (v / plane, (v / nx) % ny, v % nx);
         let p = [z as f64, y as f64, x as f64];
         if z == 0 {
-            add(a, INLET, [-0.5, p[1], p[2]], [-1.0, 0.0, 0.0], (edt2[v] as f32).sqrt(), r2v, &net.pores);
+            add(a, INLET, [-0.5, p[1], p[2]], [-1.0, 0.0, 0.0], (ea(v) as f32).sqrt(), r2v, &net.pores);
         }
         if z + 1 == nz {
-            add(a, OUTLET, [nz as f64 - 0.5, p[1], p[2]], [1.0, 0.0, 0.0], (edt2[v] as f32).sqrt(), r2v, &net.pores);
+            add(a, OUTLET, [nz as f64 - 0.5, p[1], p[2]], [1.0, 0.0, 0.0], (ea(v) as f32).sqrt(), r2v, &net.pores);
         }
         for (dz, dy, dx) in [(1i64, 0i64, 0i64), (0, 1, 0), (0, 0, 1)] {
             let u = if dz == 1 {
@@ -355,7 +409,7 @@ pub fn extract(edt2: &[u32], shape: [usize; 3], voxel_um: f64, periodic_xy: bool
             }
             let b = m - 1;
             let mid = [p[0] + 0.5 * dz as f64, p[1] + 0.5 * dy as f64, p[2] + 0.5 * dx as f64];
-            let e2 = 0.5 * ((edt2[v] as f32).sqrt() + (edt2[u] as f32).sqrt());
+            let e2 = 0.5 * ((ea(v) as f32).sqrt() + (ea(u) as f32).sqrt());
             let r2 = rinv2.map_or(0, |r| r[v].min(r[u]));
             // Face normal oriented from the lower-numbered region to the other.
             let d = [dz as f64, dy as f64, dx as f64];
@@ -392,27 +446,32 @@ impl Network {
     /// Summary statistics (for the classifier and `analysis.json`).
     pub fn stats(&self) -> NetworkStats {
         let internal: Vec<&Throat> = self.throats.iter().filter(|t| t.b < INLET).collect();
-        let mut ratios: Vec<f64> = internal
+        // Median weighted by the smaller adjacent body's volume, so that small
+        // spurious regions (a ridge or saddle left as its own body) weigh little.
+        let mut ratios: Vec<(f64, f64)> = internal
             .iter()
             .map(|t| {
-                let rb = self.pores[t.a as usize].radius.min(self.pores[t.b as usize].radius);
-                if rb > 0.0 {
-                    t.radius / rb
-                } else {
-                    1.0
-                }
+                let (pa, pb) = (&self.pores[t.a as usize], &self.pores[t.b as usize]);
+                let rb = pa.radius.min(pb.radius);
+                let w = pa.volume.min(pb.volume) as f64;
+                (if rb > 0.0 { t.radius / rb } else { 1.0 }, w)
             })
             .collect();
-        ratios.sort_by(f64::total_cmp);
-        let median = if ratios.is_empty() {
+        ratios.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let total: f64 = ratios.iter().map(|r| r.1).sum();
+        let median = if ratios.is_empty() || total <= 0.0 {
             f64::NAN
         } else {
-            let n = ratios.len();
-            if n % 2 == 1 {
-                ratios[n / 2]
-            } else {
-                0.5 * (ratios[n / 2 - 1] + ratios[n / 2])
+            let mut acc = 0.0;
+            let mut m = ratios[ratios.len() - 1].0;
+            for &(r, w) in &ratios {
+                acc += w;
+                if acc >= 0.5 * total {
+                    m = r;
+                    break;
+                }
             }
+            m
         };
         let vol: f64 = self.pores.iter().map(|p| p.volume as f64).sum();
         let body = if vol > 0.0 {
