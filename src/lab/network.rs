@@ -309,12 +309,21 @@ pub fn extract<E: Edt2 + ?Sized>(edt2: &E, shape: [usize; 3], voxel_um: f64, per
         let v = v as usize;
         let l = labels[v];
         let (z, y, x) = (v / plane, (v / nx) % ny, v % nx);
-        for (dz, dy, dx) in [(-1i64, 0i64, 0i64), (1, 0, 0), (0, -1, 0), (0, 1, 0), (0, 0, -1), (0, 0, 1)] {
-            if let Some(u) = crate::volume::neighbor_index(shape, (z as i64, y as i64, x as i64), (dz, dy, dx), periodic_xy) {
-                if ea(u) > 0 && labels[u] == 0 {
+        let none = usize::MAX;
+        let nbs = [
+            if z > 0 { v - plane } else { none },
+            if z + 1 < nz { v + plane } else { none },
+            if y > 0 { v - nx } else if periodic_xy { v + plane - nx } else { none },
+            if y + 1 < ny { v + nx } else if periodic_xy { v + nx - plane } else { none },
+            if x > 0 { v - 1 } else if periodic_xy { v + nx - 1 } else { none },
+            if x + 1 < nx { v + 1 } else if periodic_xy { v + 1 - nx } else { none },
+        ];
+        for u in nbs {
+            if u != none && labels[u] == 0 {
+                let e = ea(u);
+                if e > 0 {
                     labels[u] = l;
-                    let key = (ea(u) as usize).min(k);
-                    buckets[key].push_back(u as u32);
+                    buckets[(e as usize).min(k)].push_back(u as u32);
                 }
             }
         }
