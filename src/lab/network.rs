@@ -29,7 +29,6 @@
 
 use crate::volume::Volume;
 use rayon::prelude::*;
-use std::collections::HashMap;
 
 /// Pseudo-pore index of the inlet reservoir (above z = 0).
 pub const INLET: u32 = u32::MAX - 1;
@@ -232,58 +231,58 @@ pub fn extract<E: Edt2 + ?Sized>(edt2: &E, shape: [usize; 3], voxel_um: f64, per
         return net;
     }
     log::debug!("network: {} candidate peaks in {:.2} s", cands.len(), t0.elapsed().as_secs_f64());
-    // 2. Trim peaks inside a kept peak's sphere, with a uniform grid of kept peaks.
-    let rmax = (ea(cands[0] as usize) as f64).sqrt();
-    let cell = rmax.ceil().max(1.0) as usize;
-    let ncell = [nz.div_ceil(cell), ny.div_ceil(cell), nx.div_ceil(cell)];
-    let mut grid: HashMap<[usize; 3], Vec<u32>> = HashMap::new();
+    // 2. Trim peaks inside a kept peak's sphere: kept spheres are painted into
+    //    a bit map (each voxel strictly inside |v − p|² < EDT²(p)); a candidate
+    //    already painted is dropped. Candidates come largest first, so a kept
+    //    sphere is never smaller than a later candidate's.
     let pos = |v: usize| -> [usize; 3] { [v / plane, (v / nx) % ny, v % nx] };
+    let mut covered = vec![0u64; (nz * plane).div_ceil(64)];
+    let is_set = |bits: &[u64], i: usize| bits[i >> 6] >> (i & 63) & 1 == 1;
     let mut markers: Vec<u32> = Vec::new();
     for &c in &cands {
-        let p = pos(c as usize);
-        let cc = [p[0] / cell, p[1] / cell, p[2] / cell];
-        let mut inside = false;
-        let mut seen_cells: Vec<[usize; 3]> = Vec::with_capacity(27);
-        'cells: for dz in -1i64..=1 {
-            let z = cc[0] as i64 + dz;
-            if z < 0 || z >= ncell[0] as i64 {
+        let c = c as usize;
+        if is_set(&covered, c) {
+            continue;
+        }
+        markers.push(c as u32);
+        let r2 = ea(c) as i64;
+        let ri = ((r2 as f64).sqrt().ceil() as i64).max(1);
+        let (cz, cy, cx) = ((c / plane) as i64, ((c / nx) % ny) as i64, (c % nx) as i64);
+        for dz in -ri..=ri {
+            let z = cz + dz;
+            if z < 0 || z >= nz as i64 {
                 continue;
             }
-            for dy in -1i64..=1 {
-                for dx in -1i64..=1 {
-                    let (mut y, mut x) = (cc[1] as i64 + dy, cc[2] as i64 + dx);
+            for dy in -ri..=ri {
+                let rem = r2 - dz * dz - dy * dy;
+                if rem <= 0 {
+                    continue;
+                }
+                let mut y = cy + dy;
+                if periodic_xy {
+                    y = y.rem_euclid(ny as i64);
+                } else if y < 0 || y >= ny as i64 {
+                    continue;
+                }
+                // |dx|² < rem
+                let mut w = (rem as f64).sqrt() as i64;
+                while w * w >= rem {
+                    w -= 1;
+                }
+                for dx in -w..=w {
+                    let mut x = cx + dx;
                     if periodic_xy {
-                        y = y.rem_euclid(ncell[1] as i64);
-                        x = x.rem_euclid(ncell[2] as i64);
-                    } else if y < 0 || y >= ncell[1] as i64 || x < 0 || x >= ncell[2] as i64 {
+                        x = x.rem_euclid(nx as i64);
+                    } else if x < 0 || x >= nx as i64 {
                         continue;
                     }
-                    let key = [z as usize, y as usize, x as usize];
-                    if seen_cells.contains(&key) {
-                        continue;
-                    }
-                    seen_cells.push(key);
-                    if let Some(list) = grid.get(&key) {
-                        for &m in list {
-                            let q = pos(m as usize);
-                            let d2 = (p[0] as f64 - q[0] as f64).powi(2)
-                                + wrap(p[1] as f64 - q[1] as f64, ny, periodic_xy).powi(2)
-                                + wrap(p[2] as f64 - q[2] as f64, nx, periodic_xy).powi(2);
-                            if d2 < ea(m as usize) as f64 {
-                                inside = true;
-                                break 'cells;
-                            }
-                        }
-                    }
+                    let i = (z as usize * ny + y as usize) * nx + x as usize;
+                    covered[i >> 6] |= 1u64 << (i & 63);
                 }
             }
         }
-        if !inside {
-            grid.entry(cc).or_default().push(c);
-            markers.push(c);
-        }
     }
-    drop(grid);
+    drop(covered);
     drop(cands);
 
     log::debug!("network: {} markers after trimming, {:.2} s", markers.len(), t0.elapsed().as_secs_f64());
