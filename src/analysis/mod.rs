@@ -591,6 +591,9 @@ impl Timer {
         let start = *self.last.get_or_insert(now);
         self.laps.insert(name.to_owned(), (now - start).as_secs_f64());
         self.last = Some(now);
-        log::debug!("analysis step {name}: {:.3} s", (now - start).as_secs_f64());
+        // Progress of long analyses (issue 27): steps over the lab's quiet limit are shown.
+        let dt = (now - start).as_secs_f64();
+        let level = if dt > crate::lab::progress::QUIET_S { log::Level::Info } else { log::Level::Debug };
+        log::log!(level, "analysis step {name}: {dt:.3} s");
     }
 }
