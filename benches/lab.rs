@@ -13,7 +13,7 @@
 
 use criterion::{criterion_group, Criterion};
 use phasecast::lab::flow::{self, FlowOptions};
-use phasecast::lab::porometry::{porometry, Drainage, PorometryOptions};
+use phasecast::lab::porometry::{porometry, Drainage, FlowMethod, PorometryOptions};
 use phasecast::lab::sem::{self, SemOptions, Side, View};
 use phasecast::lab::synth;
 use std::hint::black_box;
@@ -32,6 +32,15 @@ fn small(c: &mut Criterion) {
     g.bench_function("porometry_20p_32c", |b| {
         let opts = PorometryOptions {
             n_pressures: 20,
+            method: FlowMethod::Lbm,
+            ..Default::default()
+        };
+        b.iter(|| black_box(porometry(&seg, &opts).unwrap()))
+    });
+    g.bench_function("porometry_network_20p_32c", |b| {
+        let opts = PorometryOptions {
+            n_pressures: 20,
+            method: FlowMethod::Network,
             ..Default::default()
         };
         b.iter(|| black_box(porometry(&seg, &opts).unwrap()))
@@ -94,6 +103,7 @@ fn full() {
     let opts = PorometryOptions {
         n_pressures: 20,
         flow: FlowOptions { gpu, ..Default::default() },
+        method: if std::env::var("PHASECAST_BENCH_FLOW").as_deref() == Ok("network") { FlowMethod::Network } else { FlowMethod::Lbm },
         ..Default::default()
     };
     let (p, dry) = porometry(&seg, &opts).unwrap();

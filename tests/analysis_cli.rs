@@ -24,6 +24,8 @@ fn args(volume: std::path::PathBuf, out: std::path::PathBuf) -> AnalyzeArgs {
         fluid: "ethanol".into(),
         thickness_um: None,
         refine: 1,
+        flow: phasecast::lab::FlowMethod::Network,
+        max_memory_gb: None,
     }
 }
 
@@ -161,6 +163,11 @@ fn refined_analysis_of_a_continuous_field() {
     assert_eq!(r2["input"]["refine"], 2);
     let (p1, p2) = (r1["porosity"].as_f64().unwrap(), r2["porosity"].as_f64().unwrap());
     assert!((p1 - p2).abs() < 0.03, "porosity {p1} vs {p2} refined");
+    // The memory estimate is checked before the refined volume is built (issue 27).
+    a.max_memory_gb = Some(1e-3);
+    let e = format!("{:#}", run(&a).unwrap_err());
+    assert!(e.contains("needs an estimated") && e.contains("GB") && e.contains("--max-memory-gb"), "{e}");
+    a.max_memory_gb = None;
     a.refine = 5;
     let e = run(&a).unwrap_err().to_string();
     assert!(e.contains("--refine 5") && e.contains("from 1 to 4"), "{e}");

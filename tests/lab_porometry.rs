@@ -1,7 +1,7 @@
 //! Porometry on geometries with known answers: straight cylindrical channels
 //! of several diameters through a polymer slab.
 
-use phasecast::lab::porometry::{porometry, Drainage, Fluid, PorometryOptions};
+use phasecast::lab::porometry::{porometry, Drainage, FlowMethod, Fluid, PorometryOptions};
 use phasecast::lab::synth;
 use phasecast::volume::Volume;
 
@@ -39,11 +39,19 @@ fn analytic_mean_flow(diameters: &[f64]) -> f64 {
     unreachable!()
 }
 
+/// Both flow methods: the pore network (default) and the lattice-Boltzmann reference.
 #[test]
 fn channels_bubble_point_and_mean_flow() {
+    for method in [FlowMethod::Network, FlowMethod::Lbm] {
+        channels_bubble_point_and_mean_flow_with(method);
+    }
+}
+
+fn channels_bubble_point_and_mean_flow_with(method: FlowMethod) {
     let (seg, diameters) = channel_slab();
     let opts = PorometryOptions {
         n_pressures: 20,
+        method,
         ..Default::default()
     };
     let t = std::time::Instant::now();
@@ -52,9 +60,10 @@ fn channels_bubble_point_and_mean_flow() {
     let d_mf = p.mean_flow_diameter_um.unwrap();
     let d_mf_ref = analytic_mean_flow(&diameters) * VOX_UM;
     println!(
-        "channels 16/12/8 vox (0.05 µm voxels): bubble point {:.4} µm at {:.1} kPa (largest channel {:.4} µm); \
+        "{}: channels 16/12/8 vox (0.05 µm voxels): bubble point {:.4} µm at {:.1} kPa (largest channel {:.4} µm); \
          mean flow {:.4} µm at {:.1} kPa (HP-weighted analytic {:.4} µm, {:+.2} %); ratio {:.3}; \
          dry solve {} steps; {:.1} s",
+        method.name(),
         d_bp,
         p.bubble_point_pressure_kpa.unwrap(),
         16.0 * VOX_UM,
@@ -125,6 +134,7 @@ fn wet_curve_does_not_depend_on_the_chosen_tau() {
     let seg = synth::pore_spheres([96, 24, 24], 0.02, 4.0, 0.6, 3);
     let auto = PorometryOptions {
         n_pressures: 8,
+        method: FlowMethod::Lbm,
         ..Default::default()
     };
     let mut fixed = auto.clone();

@@ -45,6 +45,12 @@ pub struct Features {
     pub closed_pore_sphericity: f64,
     /// Closed porosity / porosity.
     pub closed_pore_share: f64,
+    /// Pore network of each phase: median throat/body radius ratio over the
+    /// throats between two bodies, and mean coordination number.
+    pub pore_throat_to_body: f64,
+    pub polymer_throat_to_body: f64,
+    pub pore_coordination: f64,
+    pub polymer_coordination: f64,
 }
 
 impl Features {
@@ -68,6 +74,10 @@ impl Features {
             euler_density_polymer: dens(r.euler_characteristic.polymer, 1.0 - r.porosity, r.local_thickness_um.polymer.mean),
             closed_pore_sphericity,
             closed_pore_share: if r.porosity > 0.0 { r.closed_porosity / r.porosity } else { 0.0 },
+            pore_throat_to_body: r.network.pore.throat_to_body_median,
+            polymer_throat_to_body: r.network.polymer.throat_to_body_median,
+            pore_coordination: r.network.pore.coordination,
+            polymer_coordination: r.network.polymer.coordination,
         }
     }
 }
@@ -95,6 +105,16 @@ fn thin(r: f64) -> f64 {
     }
 }
 
+/// windows(q): 1 when the network's throats are much narrower than its bodies; an
+/// unknown ratio (no throat between two bodies) is undecided (0.5).
+fn windows(q: f64) -> f64 {
+    if q.is_finite() {
+        1.0 - ramp(q, 0.6, 0.8)
+    } else {
+        0.5
+    }
+}
+
 /// bodies(e): 1 when the phase closes many loops per feature volume.
 fn bodies(e: f64) -> f64 {
     if e.is_finite() {
@@ -116,30 +136,53 @@ fn fmt_ratio(r: f64) -> String {
 pub fn classify(f: &Features) -> Structure {
     let np = (1.0 - ramp(f.through_pore_fraction, 0.1, 0.5)).max(1.0 - ramp(f.porosity, 0.05, 0.15));
     let open = 1.0 - np;
-    let bp = (thin(f.polymer_neck_to_node) + bodies(f.euler_density_polymer)) / 2.0;
-    let bv = (thin(f.pore_neck_to_node) + bodies(f.euler_density_pore)) / 2.0;
+    let bp = (thin(f.polymer_neck_to_node) + bodies(f.euler_density_polymer) + windows(f.polymer_throat_to_body)) / 3.0;
+    let bv = (thin(f.pore_neck_to_node) + bodies(f.euler_density_pore) + windows(f.pore_throat_to_body)) / 3.0;
     let mut scores = std::collections::BTreeMap::new();
     scores.insert("non_porous".to_string(), np);
     scores.insert("spherical_particle".to_string(), open * bp);
     scores.insert("cellular".to_string(), open * bv);
     scores.insert("percolation".to_string(), open * (1.0 - bp.max(bv)));
-    // Highest score; ties go to the first in the order percolation, spherical_particle,
-    // cellular, non_porous.
+    // Highest score. A tie (within 1e-9) is broken by the pore network alone (the
+    // same rules with body = windows(q)); if that ties too, the order percolation,
+    // spherical_particle, cellular, non_porous decides, and the reasons say so.
+    let (wp, wv) = (windows(f.polymer_throat_to_body), windows(f.pore_throat_to_body));
+    let network_only = |k: &str| match k {
+        "non_porous" => np,
+        "spherical_particle" => open * wp,
+        "cellular" => open * wv,
+        _ => open * (1.0 - wp.max(wv)),
+    };
     let order = ["percolation", "spherical_particle", "cellular", "non_porous"];
-    let class = order
-        .iter()
-        .copied()
-        .fold(None::<(&str, f64)>, |best, k| match best {
-            Some((_, b)) if b >= scores[k] => best,
-            _ => Some((k, scores[k])),
-        })
-        .map(|(k, _)| k.to_string())
-        .unwrap_or_default();
-
+    let best = order.iter().map(|k| scores[*k]).fold(f64::NEG_INFINITY, f64::max);
+    let tied: Vec<&str> = order.iter().copied().filter(|k| best - scores[*k] <= 1e-9).collect();
     let mut reasons = Vec::new();
+    let class = if tied.len() == 1 {
+        tied[0].to_string()
+    } else {
+        let b2 = tied.iter().map(|k| network_only(k)).fold(f64::NEG_INFINITY, f64::max);
+        let still: Vec<&str> = tied.iter().copied().filter(|k| b2 - network_only(k) <= 1e-9).collect();
+        let list = tied.iter().map(|k| format!("{k} {:.2}", scores[*k])).collect::<Vec<_>>().join(", ");
+        if still.len() == 1 {
+            reasons.push(format!(
+                "the scores tie ({list}); the pore network decides: throat/body ratio {} in the pore space and {} in the polymer gives {} {:.2}",
+                fmt_ratio(f.pore_throat_to_body),
+                fmt_ratio(f.polymer_throat_to_body),
+                still[0],
+                network_only(still[0])
+            ));
+        } else {
+            reasons.push(format!(
+                "the scores tie ({list}) and the pore network does not separate them either; {} is reported by the fixed order percolation, spherical_particle, cellular, non_porous",
+                still[0]
+            ));
+        }
+        still[0].to_string()
+    };
+
     let mut ranked: Vec<(&String, &f64)> = scores.iter().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(a.1));
-    if ranked.len() > 1 && ranked[0].1 - ranked[1].1 < 0.1 {
+    if ranked.len() > 1 && ranked[0].1 - ranked[1].1 < 0.1 && tied.len() == 1 {
         reasons.push(format!(
             "the structure lies between {} ({:.2}) and {} ({:.2}); the first is reported",
             ranked[0].0, ranked[0].1, ranked[1].0, ranked[1].1
@@ -183,6 +226,15 @@ pub fn classify(f: &Features) -> Structure {
             fmt_ratio(f.pore_neck_to_node)
         )),
     }
+    if f.pore_throat_to_body.is_finite() || f.polymer_throat_to_body.is_finite() {
+        reasons.push(format!(
+            "pore network: throats are {}× the bodies they join in the pore space (coordination {:.1}) and {}× in the polymer (coordination {:.1})",
+            fmt_ratio(f.pore_throat_to_body),
+            f.pore_coordination,
+            fmt_ratio(f.polymer_throat_to_body),
+            f.polymer_coordination
+        ));
+    }
     reasons.push(format!(
         "{:.0} % of the polymer and {:.0} % of the pore volume lie in one connected piece",
         100.0 * f.polymer_largest_fraction,
@@ -199,4 +251,58 @@ pub fn classify(f: &Features) -> Structure {
         ));
     }
     Structure { class, scores, reasons, features: f.clone() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_features() -> Features {
+        Features {
+            porosity: 0.5,
+            through_pore_fraction: 1.0,
+            pore_largest_fraction: 1.0,
+            polymer_largest_fraction: 1.0,
+            polymer_neck_to_node: 1.0,
+            pore_neck_to_node: 0.4,
+            euler_density_pore: -1.7,
+            euler_density_polymer: -0.5,
+            closed_pore_sphericity: f64::NAN,
+            closed_pore_share: 0.0,
+            pore_throat_to_body: 0.8,
+            polymer_throat_to_body: 0.9,
+            pore_coordination: 4.0,
+            polymer_coordination: 4.0,
+        }
+    }
+
+    #[test]
+    fn a_tie_is_broken_by_the_network_and_said_so() {
+        // body(pore) = (1 + 0.5 + 0)/3 = 0.5, body(polymer) = 0: cellular 0.5 = percolation 0.5.
+        let f = open_features();
+        let s = classify(&f);
+        assert!((s.scores["cellular"] - 0.5).abs() < 1e-12 && (s.scores["percolation"] - 0.5).abs() < 1e-12, "{:?}", s.scores);
+        assert_eq!(s.class, "percolation");
+        assert!(s.reasons[0].contains("tie") && s.reasons[0].contains("pore network decides"), "{:?}", s.reasons);
+        // Narrow windows turn the same skeleton and Euler figures into cells.
+        let cells = classify(&Features { pore_throat_to_body: 0.4, ..f.clone() });
+        assert_eq!(cells.class, "cellular");
+        assert!(cells.scores["cellular"] > cells.scores["percolation"] + 0.1);
+    }
+
+    #[test]
+    fn an_unresolvable_tie_names_the_rule_that_decided() {
+        // No network figure for the pore space: windows undecided (0.5); a
+        // skeleton ratio of 1 and no loops make body(pore) = (0 + 1 + 0.5)/3 …
+        let f = Features {
+            pore_neck_to_node: 0.4,
+            euler_density_pore: -1.2,
+            pore_throat_to_body: f64::NAN,
+            ..open_features()
+        };
+        let s = classify(&f);
+        assert!((s.scores["cellular"] - 0.5).abs() < 1e-12, "{:?}", s.scores);
+        assert_eq!(s.class, "percolation");
+        assert!(s.reasons[0].contains("does not separate them"), "{:?}", s.reasons);
+    }
 }

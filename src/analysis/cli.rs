@@ -68,6 +68,14 @@ pub struct AnalyzeArgs {
     /// and time.
     #[arg(long, value_name = "K", default_value_t = 1)]
     pub refine: usize,
+    /// Flow method of the porometer and the permeability: the pore network
+    /// (seconds; default) or the lattice-Boltzmann reference (`lbm`, hours at 256³).
+    #[arg(long, value_enum, default_value_t = crate::lab::FlowMethod::Network)]
+    pub flow: crate::lab::FlowMethod,
+    /// Memory the analysis may use, in GB (default: the machine's available memory).
+    /// A volume whose estimated peak exceeds it is refused before it is processed.
+    #[arg(long, value_name = "GB")]
+    pub max_memory_gb: Option<f64>,
 }
 
 /// Largest `--refine` factor (64× the memory and time of the input).
@@ -123,6 +131,17 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
             args.volume.display()
         );
     }
+    // Memory check before the (refined) volume is built and measured.
+    {
+        let k = args.refine as u64;
+        let voxels = volume.len() as u64 * k * k * k;
+        let need = crate::lab::memory::analyze_peak_bytes(voxels, !args.no_lab, args.flow);
+        let limit = match args.max_memory_gb {
+            Some(gb) => Some((gb * 1e9) as u64),
+            None => crate::lab::memory::available_bytes(),
+        };
+        crate::lab::memory::check(voxels, need, limit)?;
+    }
     let fine = super::refine_for_segmentation(volume, args.refine, periodic_xy, &args.volume.display().to_string());
     let volume = fine.as_ref().unwrap_or(volume);
     let seg = segment(volume, args.threshold, args.pore_value);
@@ -136,7 +155,13 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
         if let Some(t) = args.thickness_um {
             anyhow::ensure!(t.is_finite() && t > 0.0, "--thickness-um {t}: must be a thickness in µm > 0");
         }
-        Some(crate::lab::LabOptions { fluid, thickness_um: args.thickness_um, sem_fov_um: crate::lab::default_sem_fov_um(volume), ..Default::default() })
+        Some(crate::lab::LabOptions {
+            fluid,
+            thickness_um: args.thickness_um,
+            sem_fov_um: crate::lab::default_sem_fov_um(volume),
+            flow_method: args.flow,
+            ..Default::default()
+        })
     };
     let out = args.out.clone().unwrap_or_else(|| default_out(&args.volume));
     let mut report = crate::pipeline::measure(&seg.volume, &opts, lab.as_ref(), &out)?;
@@ -184,6 +209,9 @@ fn print_lab_table(extra: &serde_json::Map<String, serde_json::Value>) {
         row("Darcy permeability", num(k.get("darcy_m2")), "m²");
         row("water permeability", num(k.get("water_l_per_m2_h_atm")), "L/(m²·h·atm)");
         row("tortuosity", num(k.get("tortuosity")), "");
+        if let Some(m) = k.get("flow_method").and_then(|m| m.as_str()) {
+            println!("  {:<35}{m}", "flow method");
+        }
     }
     if let Some(s) = extra.get("sem") {
         row("SEM pore size internal", num(s.get("internal_pore_size_um")), "µm");
@@ -226,6 +254,9 @@ mod tests {
         assert_eq!(w.args.pore_value, PoreValue::High);
         assert_eq!(w.args.periodic_xy, Some(true));
         assert!(Wrap::try_parse_from(["analyze", "v.raw", "--shape", "4,5"]).is_err());
+        assert_eq!(Wrap::try_parse_from(["analyze", "v.npy"]).unwrap().args.flow, crate::lab::FlowMethod::Network);
+        assert_eq!(Wrap::try_parse_from(["analyze", "v.npy", "--flow", "lbm"]).unwrap().args.flow, crate::lab::FlowMethod::Lbm);
+        assert!(Wrap::try_parse_from(["analyze", "v.npy", "--flow", "darcy"]).is_err());
         assert!(Wrap::try_parse_from(["analyze", "v.raw", "--dtype", "f64"]).is_err());
     }
 }

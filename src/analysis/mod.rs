@@ -283,6 +283,9 @@ pub struct AnalysisReport {
     pub euler_characteristic: PerPhase<i64>,
     pub local_thickness_um: PerPhase<ThicknessStats>,
     pub skeleton: PerPhase<SkeletonSummary>,
+    /// Pore network of each phase (watershed of its distance map into bodies
+    /// and throats, `lab::network`): body/throat sizes and coordination.
+    pub network: PerPhase<crate::lab::network::NetworkStats>,
     pub structure: classify::Structure,
     pub profile: Profile,
     pub dense_layer: DenseLayer,
@@ -408,6 +411,9 @@ pub fn analyze(seg: &Volume<u8>, opts: &AnalysisOptions) -> Result<AnalysisRepor
         drop(lt);
         laps.push((format!("local_thickness_{name}"), t.elapsed().as_secs_f64()));
         let t = std::time::Instant::now();
+        let network = crate::lab::network::extract(&d2.data, seg.shape, vu, opts.periodic_xy, None).stats();
+        laps.push((format!("network_{name}"), t.elapsed().as_secs_f64()));
+        let t = std::time::Instant::now();
         let (summary, graph) = if opts.skeleton {
             d2.data.par_iter_mut().for_each(|v| *v = v.sqrt());
             let sk = skeleton::skeletonize(seg, phase, opts.periodic_xy);
@@ -418,7 +424,7 @@ pub fn analyze(seg: &Volume<u8>, opts: &AnalysisOptions) -> Result<AnalysisRepor
         };
         drop(d2);
         laps.push((format!("skeleton_{name}"), t.elapsed().as_secs_f64()));
-        PhaseResult { stats, slice_size, summary, graph, laps }
+        PhaseResult { stats, slice_size, summary, graph, network, laps }
     };
     let (pore, polymer) = rayon::join(|| per_phase(PORE), || per_phase(POLYMER));
     timer.lap("phases_edt_thickness_skeleton");
@@ -429,6 +435,7 @@ pub fn analyze(seg: &Volume<u8>, opts: &AnalysisOptions) -> Result<AnalysisRepor
     }
     rep.local_thickness_um = PerPhase { pore: pore.stats, polymer: polymer.stats };
     rep.skeleton = PerPhase { pore: pore.summary, polymer: polymer.summary };
+    rep.network = PerPhase { pore: pore.network, polymer: polymer.network };
     rep.graphs = PerPhase { pore: pore.graph, polymer: polymer.graph };
 
     // Depth profile and dense layer.
@@ -453,6 +460,7 @@ struct PhaseResult {
     slice_size: Vec<f64>,
     summary: SkeletonSummary,
     graph: skeleton::SkeletonGraph,
+    network: crate::lab::network::NetworkStats,
     laps: Vec<(String, f64)>,
 }
 
@@ -583,6 +591,9 @@ impl Timer {
         let start = *self.last.get_or_insert(now);
         self.laps.insert(name.to_owned(), (now - start).as_secs_f64());
         self.last = Some(now);
-        log::debug!("analysis step {name}: {:.3} s", (now - start).as_secs_f64());
+        // Progress of long analyses (issue 27): steps over the lab's quiet limit are shown.
+        let dt = (now - start).as_secs_f64();
+        let level = if dt > crate::lab::progress::QUIET_S { log::Level::Info } else { log::Level::Debug };
+        log::log!(level, "analysis step {name}: {dt:.3} s");
     }
 }

@@ -25,8 +25,12 @@
 pub mod cli;
 pub mod flow;
 pub mod intercept;
+pub mod memory;
+pub mod network;
+pub mod network_flow;
 pub mod plot;
 pub mod porometry;
+pub mod progress;
 pub mod rng;
 pub mod sem;
 pub mod synth;
@@ -38,7 +42,7 @@ use std::path::Path;
 use crate::volume::Volume;
 pub use flow::{FlowOptions, FlowResult};
 pub use intercept::{Intercept, SurfacePores};
-pub use porometry::{Fluid, Porometry};
+pub use porometry::{FlowMethod, Fluid, Porometry};
 pub use sem::{Axis, SemOptions, Side, View};
 
 /// Viscosity of water at 25 °C (Pa·s), for the water permeability.
@@ -74,6 +78,9 @@ pub struct LabOptions {
     pub gas_viscosity_pa_s: f64,
     /// Flow-solver settings (its `periodic_xy` is replaced by the field above).
     pub flow: FlowOptions,
+    /// Flow method of the porometer and the permeability: the pore network
+    /// (default, seconds) or the lattice-Boltzmann reference.
+    pub flow_method: FlowMethod,
 }
 
 impl Default for LabOptions {
@@ -91,6 +98,7 @@ impl Default for LabOptions {
             periodic_xy: true,
             gas_viscosity_pa_s: 18.2e-6,
             flow: FlowOptions::default(),
+            flow_method: FlowMethod::default(),
         }
     }
 }
@@ -102,7 +110,11 @@ impl LabOptions {
             n_pressures: self.n_pressures,
             gas_viscosity_pa_s: self.gas_viscosity_pa_s,
             periodic_xy: self.periodic_xy,
-            flow: FlowOptions { gpu: self.flow.gpu.clone().or_else(flow::default_gpu), ..self.flow.clone() },
+            flow: FlowOptions {
+                gpu: if self.flow_method == FlowMethod::Lbm { self.flow.gpu.clone().or_else(flow::default_gpu) } else { None },
+                ..self.flow.clone()
+            },
+            method: self.flow_method,
         }
     }
 
@@ -145,9 +157,12 @@ pub struct Permeability {
     pub simulated_thickness_um: f64,
     /// How the thickness was chosen.
     pub thickness_assumption: String,
-    /// Flow solve: lattice-Boltzmann steps and whether it converged.
+    /// Flow solve: lattice-Boltzmann steps (or conjugate-gradient iterations
+    /// on the network) and whether it converged.
     pub solver_steps: usize,
     pub solver_converged: bool,
+    /// Flow method: "network" (pore network) or "lbm" (lattice Boltzmann).
+    pub flow_method: String,
 }
 
 /// SEM-derived figures.
@@ -195,7 +210,8 @@ pub fn measure(seg: &Volume<u8>, opts: &LabOptions) -> Result<LabReport> {
         poro.solver_node_updates as f64,
         t.elapsed().as_secs_f64()
     );
-    let permeability = permeability(seg, &dry, opts.thickness_um);
+    let mut permeability = permeability(seg, &dry, opts.thickness_um);
+    permeability.flow_method = opts.flow_method.name().into();
     if !dry.converged && dry.fluid_nodes > 0 {
         log::warn!("lab: the dry flow solve stopped at {} steps without meeting its convergence criterion", dry.steps);
     }
@@ -239,6 +255,7 @@ pub fn permeability(seg: &Volume<u8>, dry: &FlowResult, thickness_um: Option<f64
         thickness_assumption: assumption,
         solver_steps: dry.steps,
         solver_converged: dry.converged,
+        flow_method: if dry.tau_plus > 0.0 { "lbm" } else { "network" }.into(),
     }
 }
 

@@ -43,6 +43,7 @@
 //! where G_wet(P) = G_dry/2; that crossing is found on the exact r lattice.
 
 use super::flow::{self, FlowOptions, FlowResult, FlowState};
+use super::{network, network_flow};
 use crate::analysis::distance::edt_squared;
 use crate::analysis::thickness::local_thickness_from_edt2;
 use crate::volume::{Volume, PORE};
@@ -108,6 +109,26 @@ impl Fluid {
     }
 }
 
+/// How the porometer and the permeability compute flow through a gas space.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowMethod {
+    /// Stokes flow on the extracted pore network (`lab::network_flow`): seconds.
+    #[default]
+    Network,
+    /// Lattice-Boltzmann Stokes solve on the voxels (`lab::flow`): the reference.
+    Lbm,
+}
+
+impl FlowMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowMethod::Network => "network",
+            FlowMethod::Lbm => "lbm",
+        }
+    }
+}
+
 /// Settings of a porometry run.
 #[derive(Clone, Debug)]
 pub struct PorometryOptions {
@@ -120,8 +141,10 @@ pub struct PorometryOptions {
     pub gas_viscosity_pa_s: f64,
     /// Periodic side faces.
     pub periodic_xy: bool,
-    /// Flow-solver settings.
+    /// Flow-solver settings (lattice Boltzmann).
     pub flow: FlowOptions,
+    /// Which flow solve gives the curves and the permeability.
+    pub method: FlowMethod,
 }
 
 impl Default for PorometryOptions {
@@ -132,6 +155,7 @@ impl Default for PorometryOptions {
             gas_viscosity_pa_s: 18.2e-6,
             periodic_xy: true,
             flow: FlowOptions::default(),
+            method: FlowMethod::default(),
         }
     }
 }
@@ -149,8 +173,9 @@ pub struct Curves {
     /// Wet/dry flow ratio (cumulative flow fraction through pores ≥ d).
     pub wet_fraction: Vec<f64>,
     pub flux_unit: String,
-    /// Lattice-Boltzmann steps of each wet solve (0 where no gas path exists
-    /// or the gas space did not change since the previous pressure).
+    /// Solver iterations of each wet solve: lattice-Boltzmann steps, or
+    /// conjugate-gradient iterations on the network (0 where no gas path
+    /// exists or the gas space did not change since the previous pressure).
     pub solver_steps: Vec<usize>,
     /// Whether each wet solve met the convergence criterion.
     pub solver_converged: Vec<bool>,
@@ -183,8 +208,14 @@ pub struct Porometry {
     /// Assumptions behind the fluxes.
     pub assumptions: String,
     /// Lattice node updates (fluid nodes × steps) of all flow solves of the
-    /// run (dry, wet curve and mean-flow bisection): the cost of the run.
+    /// run (dry, wet curve and mean-flow bisection): the cost of the run; for
+    /// the network method pores × conjugate-gradient iterations.
     pub solver_node_updates: u64,
+    /// Flow method: "network" or "lbm".
+    pub flow_method: String,
+    /// The extracted network (network method): pores, throats, coordination.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<network::NetworkStats>,
 }
 
 /// Precomputed drainage maps of one volume.
@@ -446,6 +477,45 @@ impl<'o> FlowRunner<'o> {
     }
 }
 
+/// The wet-curve solver of either method.
+enum WetSolver<'o> {
+    Lbm { runner: FlowRunner<'o>, dry: FlowResult },
+    Network { net: network::Network, dry: FlowResult, updates: u64 },
+}
+
+impl WetSolver<'_> {
+    fn dry(&self) -> &FlowResult {
+        match self {
+            WetSolver::Lbm { dry, .. } | WetSolver::Network { dry, .. } => dry,
+        }
+    }
+    /// Gas space at sphere radius `r` (voxels).
+    fn run_r(&mut self, d: &Drainage, r: f64) -> FlowResult {
+        match self {
+            WetSolver::Lbm { runner, .. } => runner.run(&d.invaded(r)),
+            // Same set as `Drainage::invaded(r)`: r_inv² ≥ ⌈r²(1 − 1e-12)⌉.
+            WetSolver::Network { .. } => self.run_k(d, (r * r * (1.0 - 1e-12)).ceil().max(1.0) as u64),
+        }
+    }
+    /// Gas space {r_inv² ≥ k}.
+    fn run_k(&mut self, d: &Drainage, k: u64) -> FlowResult {
+        match self {
+            WetSolver::Lbm { runner, .. } => runner.run(&d.invaded_k(k)),
+            WetSolver::Network { net, updates, .. } => {
+                let res = network_flow::wet(net, k);
+                *updates += res.fluid_nodes as u64 * res.steps as u64;
+                res
+            }
+        }
+    }
+    fn updates(&self) -> u64 {
+        match self {
+            WetSolver::Lbm { runner, .. } => runner.updates,
+            WetSolver::Network { updates, .. } => *updates,
+        }
+    }
+}
+
 /// Runs the porometer on a segmented volume. Returns the report and the dry
 /// flow solve (the Darcy permeability comes from it).
 pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(Porometry, FlowResult)> {
@@ -469,22 +539,42 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
         ),
         ..Default::default()
     };
+    report.flow_method = opts.method.name().into();
+    let progress = super::progress::Progress::new("porometry");
     let drainage = Drainage::new(seg, opts.periodic_xy);
+    progress.stage("drainage maps (EDT, widest path, invasion radii)");
     let pore: Vec<bool> = seg.data.iter().map(|&s| s == PORE).collect();
-    // The dry run is independent of the wet runs; solve it first.
-    let mut dry_runner = FlowRunner::new(seg.shape, &flow_opts, opts.periodic_xy);
-    let dry = dry_runner.run(&pore);
-    report.solver_node_updates = dry_runner.updates;
-    let dry_k_intrinsic = dry_runner.last_k_intrinsic;
+    let mut wet = match opts.method {
+        FlowMethod::Lbm => {
+            // The dry run is independent of the wet runs; solve it first.
+            let mut dry_runner = FlowRunner::new(seg.shape, &flow_opts, opts.periodic_xy);
+            let dry = dry_runner.run(&pore);
+            report.solver_node_updates = dry_runner.updates;
+            let dry_k_intrinsic = dry_runner.last_k_intrinsic;
+            let mut wet = FlowRunner::new(seg.shape, &flow_opts, opts.periodic_xy);
+            wet.dry_k_intrinsic = dry_k_intrinsic.filter(|&k| k > 0.0);
+            WetSolver::Lbm { runner: wet, dry }
+        }
+        FlowMethod::Network => {
+            let net = network::extract(drainage.edt_sq(), seg.shape, seg.voxel_um, opts.periodic_xy, Some(drainage.invasion_radius_sq()));
+            progress.stage(&format!("pore network ({} pores, {} throats)", net.pores.len(), net.throats.len()));
+            let dry = network_flow::dry(&net);
+            report.solver_node_updates = dry.fluid_nodes as u64 * dry.steps as u64;
+            report.network = Some(net.stats());
+            WetSolver::Network { net, dry, updates: 0 }
+        }
+    };
+    let dry = wet.dry().clone();
     log::debug!(
-        "porometry: dry solve k = {:.4e} vox², {} nodes, {} steps, τ⁺ {:.3}, converged {}",
+        "porometry: dry solve ({}) k = {:.4e} vox², {} nodes, {} steps, τ⁺ {:.3}, converged {}",
+        opts.method.name(),
         dry.k_vox2,
         dry.fluid_nodes,
         dry.steps,
         dry.tau_plus,
         dry.converged
     );
-    drop(dry_runner);
+    progress.stage("dry flow solve");
     let Some(r_bp) = drainage.breakthrough_radius() else {
         return Ok((report, dry));
     };
@@ -520,18 +610,17 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
     let p1 = pa_of_r(r_end).max(p0 * 1.5);
     let n = opts.n_pressures;
     let pressures: Vec<f64> = (0..n).map(|i| p0 * (p1 / p0).powf(i as f64 / (n - 1) as f64)).collect();
-    let mut wet = FlowRunner::new(seg.shape, &flow_opts, opts.periodic_xy);
-    wet.dry_k_intrinsic = dry_k_intrinsic.filter(|&k| k > 0.0);
     let mut wet_k = Vec::with_capacity(n);
     let c = &mut report.curves;
     c.flux_unit = "L/(min·cm²)".into();
-    for &p in &pressures {
+    for (ip, &p) in pressures.iter().enumerate() {
         let r = fluid.laplace_coefficient() / p / 2.0 / (vox * 1e-6);
         let res = if r > r_bp {
             FlowResult::default()
         } else {
-            wet.run(&drainage.invaded(r))
+            wet.run_r(&drainage, r)
         };
+        progress.step("wet curve", ip + 1, n, &format!("P = {:.1} kPa", p / 1e3));
         log::debug!(
             "porometry: P = {:.2} kPa, r = {r:.3} vox, k = {:.4e} vox², {} nodes, {} steps, τ⁺ {:.3}, converged {}",
             p / 1e3,
@@ -583,7 +672,7 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
         }; // G < half
         while hi > lo + 1 {
             let mid = (lo + hi) / 2;
-            let res = wet.run(&drainage.invaded_k(mid));
+            let res = wet.run_k(&drainage, mid);
             log::debug!(
                 "porometry: mean-flow bisection r² = {mid}, k = {:.4e} vox², {} nodes, {} steps, τ⁺ {:.3}",
                 res.k_vox2,
@@ -603,6 +692,7 @@ pub fn porometry(seg: &Volume<u8>, opts: &PorometryOptions) -> anyhow::Result<(P
         report.mean_flow_pressure_kpa = Some(fluid.pressure_pa(d_mf) / 1e3);
         report.max_to_mean_ratio = Some(d_bp / d_mf);
     }
-    report.solver_node_updates += wet.updates;
+    report.solver_node_updates += wet.updates();
+    progress.done();
     Ok((report, dry))
 }
