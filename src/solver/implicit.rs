@@ -99,37 +99,41 @@ impl Op {
     /// The pentadiagonal matrix along z for a transverse mode with −L eigenvalue
     /// `lam`: `nz` rows of 5 entries (j−2 … j+2); entries outside the grid are 0.
     pub fn band(&self, lam: f64, nz: usize, inv_h2: f64) -> Vec<[f64; 5]> {
+        let mut out = vec![[0.0; 5]; nz];
+        self.band_into(lam, inv_h2, &mut out);
+        out
+    }
+
+    /// [`Op::band`] into `out` (one row per z layer), without allocating.
+    pub fn band_into(&self, lam: f64, inv_h2: f64, out: &mut [[f64; 5]]) {
+        let nz = out.len();
         let diag = |rows: [f64; 2], j: usize| -> f64 {
             let lo = if j == 0 { rows[0] } else { 1.0 };
             let hi = if j + 1 == nz { rows[1] } else { 1.0 };
             (lo + hi) * inv_h2
         };
-        let beta: Vec<f64> = (0..nz).map(|j| self.b0 + self.b1 * (lam + diag(self.rows_b, j))).collect();
-        let gamma: Vec<f64> = (0..nz).map(|j| self.c0 + self.c1 * (lam + diag(self.rows_c, j))).collect();
+        let beta = |j: usize| self.b0 + self.b1 * (lam + diag(self.rows_b, j));
+        let gamma = |j: usize| self.c0 + self.c1 * (lam + diag(self.rows_c, j));
         let (bo, co) = (-self.b1 * inv_h2, -self.c1 * inv_h2);
-        (0..nz)
-            .map(|j| {
-                let mut r = [0.0; 5];
-                let has = |k: isize| k >= 0 && (k as usize) < nz;
-                let jj = j as isize;
-                r[2] = self.d0 + beta[j] * gamma[j];
-                if has(jj - 1) {
-                    r[1] = beta[j] * co + bo * gamma[j - 1];
-                    r[2] += bo * co;
-                }
-                if has(jj + 1) {
-                    r[3] = beta[j] * co + bo * gamma[j + 1];
-                    r[2] += bo * co;
-                }
-                if has(jj - 2) {
-                    r[0] = bo * co;
-                }
-                if has(jj + 2) {
-                    r[4] = bo * co;
-                }
-                r
-            })
-            .collect()
+        for (j, r) in out.iter_mut().enumerate() {
+            *r = [0.0; 5];
+            let bj = beta(j);
+            r[2] = self.d0 + bj * gamma(j);
+            if j >= 1 {
+                r[1] = bj * co + bo * gamma(j - 1);
+                r[2] += bo * co;
+            }
+            if j + 1 < nz {
+                r[3] = bj * co + bo * gamma(j + 1);
+                r[2] += bo * co;
+            }
+            if j >= 2 {
+                r[0] = bo * co;
+            }
+            if j + 2 < nz {
+                r[4] = bo * co;
+            }
+        }
     }
 }
 

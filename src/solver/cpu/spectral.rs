@@ -218,8 +218,7 @@ impl Spectral {
                     az_ptr.transform(c, false, s);
                 }
             } else {
-                let band = op.band(lam, nz, inv_h2);
-                s.band.copy_from_slice(&band);
+                op.band_into(lam, inv_h2, &mut s.band);
                 factor_band(&mut s.band);
                 for (k, v) in c.iter().enumerate() {
                     s.x[k] = [v.re as f64, v.im as f64];
